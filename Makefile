@@ -1,0 +1,66 @@
+# onebox: the human interface. Every target runs `setup` first (fast when nothing changed).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := $(CURDIR)/.venv
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+ENV ?= local
+MOLECULE_DISTROS ?= debian12 debian13
+export MOLECULE_DISTROS
+
+.PHONY: help setup lock dev test test-deps test-app test-frontend test-project test-molecule lint \
+        engine images host up down deploy rollback init dump bench
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+setup: ## Create .venv (pinned toolchain) and frontend/node_modules (npm ci)
+	@scripts/setup.sh
+
+lock: setup ## Recompile the lock files after editing a *.in file
+	cd app && pip-compile -q --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	  --no-emit-find-links -o requirements.lock requirements.in
+	cd requirements && pip-compile -q --allow-unsafe --strip-extras --no-emit-index-url \
+	  --no-emit-find-links -o controller.txt controller.in
+
+dev: setup ## Run Django (SQLite, seeded) and the Vite dev server; Ctrl-C stops both
+	@scripts/dev.sh
+
+lint: setup ## yamllint, ansible-lint (production profile), ruff, eslint
+	yamllint --strict .
+	ansible-lint
+	ruff check .
+	ruff format --check .
+	cd frontend && npm run --silent lint
+
+test: setup test-deps lint test-app test-frontend test-project test-molecule ## Everything CI runs
+
+test-deps: ## Install the Debian packages the tests drive (PostgreSQL, Chromium, debootstrap, wrk)
+	@scripts/test-deps.sh
+
+test-app: setup ## The Django app's tests, on SQLite and on a real PostgreSQL
+	@scripts/test-app.sh
+
+test-frontend: setup ## vitest, then a production build
+	cd frontend && npm test && npm run --silent build
+
+test-project: setup ## pytest for the project's own Python and the dev-server browser check
+	pytest -q tests
+
+test-molecule: setup engine images ## Molecule scenarios on every distro in MOLECULE_DISTROS
+	@scripts/molecule.sh
+
+engine: ## Make sure a Docker engine answers (installs and starts one on Debian as root)
+	@scripts/docker-engine.sh
+
+images: engine ## Build the systemd test-host images (only when their recipe changed)
+	@for d in $(MOLECULE_DISTROS); do molecule/images/build.sh $$d; done
+
+host: setup ## Start the local VPS (a systemd container reached over SSH as deploy)
+	@scripts/local-host.sh up
+
+down: ## Remove the local VPS and its key
+	@scripts/local-host.sh down

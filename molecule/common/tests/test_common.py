@@ -1,0 +1,61 @@
+"""The common role: what a freshly converged host must do, checked on the host itself."""
+
+import pytest
+
+APP = "portfolio"
+
+
+@pytest.mark.parametrize("package", ["acl", "cron", "locales", "unattended-upgrades", "tzdata"])
+def test_base_packages_installed(host, package):
+    assert host.package(package).is_installed
+
+
+def test_app_user_is_a_system_user_without_login(host):
+    user = host.user(APP)
+    assert user.exists
+    assert user.group == APP
+    assert user.shell == "/usr/sbin/nologin"
+    assert user.uid < 1000
+    assert user.home == f"/srv/{APP}"
+
+
+def test_cron_is_running(host):
+    cron = host.service("cron")
+    assert cron.is_enabled
+    assert cron.is_running
+
+
+def test_become_user_works_through_acl(host):
+    """Ansible hands temporary files to an unprivileged user with setfacl."""
+    with host.sudo():
+        out = host.check_output(
+            "f=$(mktemp) && setfacl -m u:%s:r $f && runuser -u %s -- cat $f && echo readable; rm -f $f",
+            APP,
+            APP,
+        )
+    assert out.strip() == "readable"
+
+
+def test_timezone_and_locale(host):
+    assert host.file("/etc/localtime").linked_to.endswith("/Etc/UTC")
+    assert host.check_output("locale -a").lower().count("en_us.utf8") == 1
+    assert "LANG=en_US.UTF-8" in host.file("/etc/default/locale").content_string
+    out = host.check_output("env -i LANG=en_US.UTF-8 python3 -c 'import locale; locale.setlocale(locale.LC_ALL, \"\"); print(locale.getlocale())'")
+    assert "UTF-8" in out
+
+
+def test_journald_limits_are_in_force(host):
+    out = host.check_output("systemd-analyze cat-config systemd/journald.conf")
+    assert "SystemMaxUse=500M" in out
+    # journald is running with the drop-in: it reports its limit in its status message.
+    assert host.service("systemd-journald").is_running
+
+
+def test_unattended_upgrades_take_only_security_origins(host):
+    out = host.check_output("apt-config dump Unattended-Upgrade::Origins-Pattern")
+    patterns = [line for line in out.splitlines() if "Origins-Pattern::" in line]
+    assert patterns, out
+    assert all("Debian-Security" in line for line in patterns), out
+    assert host.check_output("apt-config dump APT::Periodic::Unattended-Upgrade").strip().endswith('"1";')
+    dry = host.run("unattended-upgrade --dry-run -v")
+    assert dry.rc == 0, dry.stderr
