@@ -40,8 +40,10 @@ def test_timezone_and_locale(host):
     assert host.file("/etc/localtime").linked_to.endswith("/Etc/UTC")
     assert host.check_output("locale -a").lower().count("en_us.utf8") == 1
     assert "LANG=en_US.UTF-8" in host.file("/etc/default/locale").content_string
-    out = host.check_output("env -i LANG=en_US.UTF-8 python3 -c 'import locale; locale.setlocale(locale.LC_ALL, \"\"); print(locale.getlocale())'")
-    assert "UTF-8" in out
+    # The generated locale really loads (a missing one makes setlocale raise).
+    script = "import locale; locale.setlocale(locale.LC_ALL, ''); print(locale.getlocale()[1])"
+    out = host.check_output("env -i LANG=en_US.UTF-8 python3 -c %s", script)
+    assert out.strip() == "UTF-8"
 
 
 def test_journald_limits_are_in_force(host):

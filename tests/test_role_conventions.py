@@ -1,0 +1,96 @@
+"""Every role keeps its declared inputs, its defaults and its handlers honest."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+ROLES = sorted(p for p in (ROOT / "roles").iterdir() if (p / "tasks" / "main.yml").exists())
+
+
+def load(path: Path):
+    with path.open() as f:
+        return yaml.safe_load(f) or {}
+
+
+def role_ids():
+    return [r.name for r in ROLES]
+
+
+@pytest.mark.parametrize("role", ROLES, ids=role_ids())
+def test_role_has_the_standard_parts(role):
+    for part in ("defaults/main.yml", "meta/argument_specs.yml", "meta/main.yml", "README.md"):
+        assert (role / part).exists(), f"{role.name} lacks {part}"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=role_ids())
+def test_argument_specs_match_defaults(role):
+    """dev-sec's specs drifted from its defaults; a spec here says exactly what defaults/ holds."""
+    defaults = load(role / "defaults" / "main.yml")
+    options = load(role / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
+
+    undeclared = sorted(set(defaults) - set(options))
+    assert not undeclared, f"{role.name}: defaults not declared in argument_specs: {undeclared}"
+
+    for name, spec in options.items():
+        if name in defaults:
+            assert "default" in spec, f"{role.name}: {name} has a default in defaults/ but not in the spec"
+            assert spec["default"] == defaults[name], (
+                f"{role.name}: {name} spec default {spec['default']!r} != defaults/ {defaults[name]!r}"
+            )
+        else:
+            assert spec.get("required") or "default" not in spec, (
+                f"{role.name}: {name} claims a default in the spec that defaults/main.yml does not set"
+            )
+
+
+@pytest.mark.parametrize("role", ROLES, ids=role_ids())
+def test_role_variables_carry_the_role_prefix(role):
+    defaults = load(role / "defaults" / "main.yml")
+    prefix = role.name + "_"
+    stray = [k for k in defaults if not k.startswith(prefix)]
+    assert not stray, f"{role.name}: defaults without the {prefix} prefix: {stray}"
+
+
+def notified_names(role: Path) -> set[str]:
+    names: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key in ("notify", "listen"):
+                value = node.get(key)
+                if isinstance(value, str):
+                    names.add(value)
+                elif isinstance(value, list):
+                    names.update(value)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for path in list(role.glob("tasks/*.yml")) + list(role.glob("handlers/*.yml")):
+        walk(load(path))
+    return names
+
+
+ROLES_WITH_HANDLERS = [r for r in ROLES if (r / "handlers" / "main.yml").exists()]
+
+
+@pytest.mark.parametrize("role", ROLES_WITH_HANDLERS, ids=[r.name for r in ROLES_WITH_HANDLERS])
+def test_no_dead_handlers(role):
+    """Geerling's nginx role ships a validate handler nothing notifies; every handler here is used."""
+    handlers = load(role / "handlers" / "main.yml") or []
+    # Handlers may be notified from other roles' tasks and from playbooks too.
+    used: set[str] = set()
+    for other in ROLES:
+        used |= notified_names(other)
+    playbooks = " ".join(p.read_text() for p in (ROOT / "playbooks").glob("*.yml"))
+    dead = []
+    for handler in handlers:
+        listen = handler.get("listen", [])
+        topics = {handler["name"], *([listen] if isinstance(listen, str) else listen)}
+        if not topics & used and not any(t in playbooks for t in topics):
+            dead.append(handler["name"])
+    assert not dead, f"{role.name}: handlers nothing notifies: {dead}"
