@@ -64,3 +64,7 @@ host: setup ## Start the local VPS (a systemd container reached over SSH as depl
 
 down: ## Remove the local VPS and its key
 	@scripts/local-host.sh down
+
+init: setup ## New inventory: make init ENV=prod DOMAIN=shop.example.org EMAIL=ops@example.org [HOST=ip] [TLS=false]
+	ansible-playbook playbooks/init.yml -e env="$(ENV)" -e domain="$(DOMAIN)" -e email="$(EMAIL)" \
+	  $(if $(HOST),-e host="$(HOST)") $(if $(TLS),-e tls="$(TLS)") $(if $(APP),-e app="$(APP)")

@@ -1,0 +1,99 @@
+"""`make init`: a new inventory with fresh secrets, vault-encrypted, or nothing at all."""
+
+import subprocess
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = ROOT / ".venv" / "bin"
+
+
+def init(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [VENV_BIN / "ansible-playbook", "playbooks/init.yml", "-e", f"inventory_root={tmp_path}", *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def vault_view(inventory: Path) -> dict:
+    out = subprocess.run(
+        [
+            VENV_BIN / "ansible-vault",
+            "view",
+            "--vault-password-file",
+            inventory / ".vault_pass",
+            inventory / "group_vars/all/vault.yml",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return yaml.safe_load(out)
+
+
+GOOD = ("-e", "env=prod", "-e", "domain=shop.example.org", "-e", "email=ops@example.org")
+
+
+def test_init_writes_an_inventory_with_encrypted_fresh_secrets(tmp_path):
+    result = init(tmp_path, *GOOD, "-e", "host=198.51.100.7")
+    assert result.returncode == 0, result.stdout + result.stderr
+    inventory = tmp_path / "prod"
+
+    vault_file = (inventory / "group_vars/all/vault.yml").read_text()
+    assert vault_file.startswith("$ANSIBLE_VAULT;")
+    assert (inventory / ".vault_pass").stat().st_mode & 0o777 == 0o600
+    secrets = vault_view(inventory)
+    assert len(secrets["vault_django_secret_key"]) == 64
+    assert secrets["vault_django_secret_key"] not in vault_file
+
+    main = yaml.safe_load((inventory / "group_vars/all/main.yml").read_text())
+    assert main["onebox_domain"] == "shop.example.org"
+    assert main["onebox_admin_email"] == "ops@example.org"
+    assert main["onebox_tls"] is True
+
+    # Ansible itself reads the result: the host, its address and the decrypted secret.
+    host = subprocess.run(
+        [
+            VENV_BIN / "ansible-inventory",
+            "-i",
+            inventory,
+            "--vault-password-file",
+            inventory / ".vault_pass",
+            "--host",
+            "prod1",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert '"ansible_host": "198.51.100.7"' in host
+    assert secrets["vault_django_secret_key"] in host
+
+
+def test_each_inventory_gets_its_own_secrets(tmp_path):
+    assert init(tmp_path, *GOOD).returncode == 0
+    other = ("-e", "env=prod2", *GOOD[2:])
+    assert init(tmp_path, *other).returncode == 0
+    first, second = vault_view(tmp_path / "prod"), vault_view(tmp_path / "prod2")
+    assert first["vault_django_secret_key"] != second["vault_django_secret_key"]
+    assert (tmp_path / "prod/.vault_pass").read_text() != (tmp_path / "prod2/.vault_pass").read_text()
+
+
+def test_an_existing_inventory_is_never_overwritten(tmp_path):
+    assert init(tmp_path, *GOOD).returncode == 0
+    before = (tmp_path / "prod/group_vars/all/vault.yml").read_text()
+    again = init(tmp_path, *GOOD)
+    assert again.returncode != 0
+    assert "inventory/prod already exists" in again.stdout
+    assert (tmp_path / "prod/group_vars/all/vault.yml").read_text() == before
+
+
+def test_bad_input_names_the_variable_and_writes_nothing(tmp_path):
+    result = init(tmp_path, "-e", '{"env": "prod", "domain": "not a domain", "email": "ops@example.org"}')
+    assert result.returncode != 0
+    assert 'make init: DOMAIN must be the site\'s DNS name, e.g. shop.example.org; got "not a domain".' in result.stdout
+    assert not (tmp_path / "prod").exists()
