@@ -95,5 +95,8 @@ def test_an_existing_inventory_is_never_overwritten(tmp_path):
 def test_bad_input_names_the_variable_and_writes_nothing(tmp_path):
     result = init(tmp_path, "-e", '{"env": "prod", "domain": "not a domain", "email": "ops@example.org"}')
     assert result.returncode != 0
-    assert 'make init: DOMAIN must be the site\'s DNS name, e.g. shop.example.org; got "not a domain".' in result.stdout
+    assert (
+        'make init: DOMAIN must be the site\'s DNS name, e.g. shop.example.org; got "not a domain".'
+        in result.stdout
+    )
     assert not (tmp_path / "prod").exists()

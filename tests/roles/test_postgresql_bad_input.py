@@ -1,0 +1,167 @@
+"""Bad input to the postgresql role stops the play before anything changes, naming the variable.
+
+Each case runs the real role through ansible-playbook against this machine, in check mode, and
+checks that the play failed inside the validation (argument_specs or tasks/validate.yml) with a
+message naming the variable, after which no other task of the role ran.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLE = ROOT / "roles" / "postgresql"
+BIN = Path(sys.executable).parent
+
+PLAYBOOK = """\
+- name: Apply the postgresql role
+  hosts: localhost
+  connection: local
+  gather_facts: true
+  gather_subset: ["!all", "min", "hardware"]
+  roles:
+    - role: postgresql
+"""
+
+GOOD = {"onebox_app_name": "portfolio"}
+SPEC_TASK = "Validating arguments against arg spec"
+
+
+def validation_task_names():
+    tasks = yaml.safe_load((ROLE / "tasks" / "validate.yml").read_text())
+    return {task["name"] for task in tasks}
+
+
+def run_role(tmp_path, variables, *args):
+    (tmp_path / "play.yml").write_text(PLAYBOOK)
+    (tmp_path / "vars.json").write_text(json.dumps(variables))
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
+        "ANSIBLE_CACHE_PLUGIN": "memory",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+    }
+    command = [
+        str(BIN / "ansible-playbook"),
+        "-i",
+        "localhost,",
+        "--check",
+        "-e",
+        f"ansible_python_interpreter={sys.executable}",
+        "-e",
+        f"@{tmp_path / 'vars.json'}",
+        *args,
+        str(tmp_path / "play.yml"),
+    ]
+    return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+
+def failure_report(output):
+    """What ansible-playbook printed from the first failed task on."""
+    failed = re.search(r"^(fatal|failed): \[localhost\]", output, re.MULTILINE)
+    assert failed, output
+    return output[failed.start() :]
+
+
+def role_tasks_run(output):
+    return re.findall(r"^TASK \[postgresql : (.*?)\] \*+$", output, re.MULTILINE)
+
+
+def test_good_input_passes_validation(tmp_path):
+    """The control: the same run with good input gets through every check."""
+    result = run_role(tmp_path, GOOD, "--tags", "validate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    ran = role_tasks_run(result.stdout)
+    assert validation_task_names() <= {name for name in ran}
+
+
+HBA = {"database": "portfolio", "user": "reporting", "address": "127.0.0.1/32"}
+
+CASES = {
+    "hba method md5": (
+        {"postgresql_hba_entries": [{**HBA, "method": "md5"}]},
+        "postgresql_hba_entries",
+    ),
+    "hba method trust": (
+        {"postgresql_hba_entries": [{**HBA, "method": "trust"}]},
+        "postgresql_hba_entries",
+    ),
+    "hba method password": (
+        {"postgresql_hba_entries": [{**HBA, "method": "password"}]},
+        "postgresql_hba_entries",
+    ),
+    "hba entry without address": (
+        {"postgresql_hba_entries": [{"database": "portfolio", "user": "reporting"}]},
+        "postgresql_hba_entries",
+    ),
+    "hba entry with a space in the address": (
+        {"postgresql_hba_entries": [{**HBA, "address": "127.0.0.1/32 trust"}]},
+        "postgresql_hba_entries",
+    ),
+    "databases not a list": (
+        {"postgresql_databases": {"name": "portfolio", "owner": "portfolio"}},
+        "postgresql_databases",
+    ),
+    "users not a list": ({"postgresql_users": "portfolio"}, "postgresql_users"),
+    "database without owner": ({"postgresql_databases": [{"name": "portfolio"}]}, "postgresql_databases"),
+    "database owned by an unknown role": (
+        {"postgresql_databases": [{"name": "portfolio", "owner": "nobody"}]},
+        "postgresql_databases",
+    ),
+    "zero max_connections": ({"postgresql_max_connections": 0}, "postgresql_max_connections"),
+    "negative max_connections": ({"postgresql_max_connections": -5}, "postgresql_max_connections"),
+    "negative shared_buffers": ({"postgresql_shared_buffers_mb": -1}, "postgresql_shared_buffers_mb"),
+    "shared_buffers with a unit": ({"postgresql_shared_buffers_mb": "2GB"}, "postgresql_shared_buffers_mb"),
+    "zero app workers": ({"onebox_app_workers": 0}, "onebox_app_workers"),
+    "zero app workers, set on the role": ({"postgresql_app_workers": 0}, "postgresql_app_workers"),
+    "md5 hash as a password": (
+        {"postgresql_users": [{"name": "portfolio", "password": "md5" + "0" * 32}]},
+        "postgresql_users",
+    ),
+    "role name with a quote": ({"postgresql_users": [{"name": "port'folio"}]}, "postgresql_users"),
+    "quote in listen_addresses": (
+        {"postgresql_listen_addresses": "localhost'"},
+        "postgresql_listen_addresses",
+    ),
+    "extra setting lowering password_encryption": (
+        {"postgresql_extra_settings": {"password_encryption": "md5"}},
+        "postgresql_extra_settings",
+    ),
+    "extra setting with a bad name": (
+        {"postgresql_extra_settings": {"work mem": "4MB"}},
+        "postgresql_extra_settings",
+    ),
+    "max_wal_size below min_wal_size": ({"postgresql_max_wal_size_mb": 512}, "postgresql_max_wal_size_mb"),
+    "version that is not a number": ({"postgresql_version": "latest"}, "postgresql_version"),
+    "bad app name": ({"onebox_app_name": "Port Folio"}, "onebox_app_name"),
+}
+
+
+@pytest.mark.parametrize(("overrides", "variable"), CASES.values(), ids=CASES.keys())
+def test_bad_input_stops_before_any_change(tmp_path, overrides, variable):
+    result = run_role(tmp_path, {**GOOD, **overrides})
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    failure = failure_report(result.stdout)
+    assert variable in failure, failure
+    ran = role_tasks_run(result.stdout)
+    allowed = validation_task_names()
+    assert all(name.startswith(SPEC_TASK) or name in allowed for name in ran), ran
+    assert re.search(r"localhost\s+: ok=\d+\s+changed=0\s+unreachable=0\s+failed=1", result.stdout)
+
+
+def test_missing_app_name_is_named(tmp_path):
+    result = run_role(tmp_path, {})
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "onebox_app_name" in failure_report(result.stdout)
+    assert all(name.startswith(SPEC_TASK) for name in role_tasks_run(result.stdout))
