@@ -1,0 +1,147 @@
+"""The frontend role refuses bad input before it changes anything, naming the variable at fault.
+
+The role runs with ansible-playbook against this machine in check mode: it must stop in its
+validation (or, for an output without index.html, in the controller-side build) with nothing
+changed. A control run with good input passes the same stages, so each failure is the input's.
+"""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = ROOT / ".venv" / "bin"
+
+GOOD = {"onebox_app_name": "portfolio"}
+
+
+def run_role(tmp_path: Path, variables: dict, *args: str) -> subprocess.CompletedProcess:
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(
+        "- name: Apply the frontend role to this machine\n"
+        "  hosts: localhost\n"
+        "  roles:\n"
+        "    - role: frontend\n"
+    )
+    extra = tmp_path / "vars.json"
+    extra.write_text(json.dumps(variables))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir(exist_ok=True)
+    return subprocess.run(
+        [
+            VENV_BIN / "ansible-playbook",
+            "--inventory=localhost,",
+            "--connection=local",
+            "--check",
+            f"--extra-vars=ansible_python_interpreter={sys.executable}",
+            f"--extra-vars=@{extra}",
+            *args,
+            playbook,
+        ],
+        cwd=ROOT,
+        env={
+            "PATH": f"{VENV_BIN}:/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+            "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(tmp_path / "facts"),
+            # Where the role's scratch folder on the controller goes.
+            "TMPDIR": str(scratch),
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def failure_message(out: str) -> str:
+    failure = re.search(r"(fatal|failed): \[localhost", out)
+    assert failure, out
+    # Ansible wraps long messages; the words matter, not the line breaks.
+    return " ".join(out[failure.start() : out.index("PLAY RECAP")].split())
+
+
+@pytest.fixture
+def static_site(tmp_path):
+    """A plain static folder: no package.json, nothing to build."""
+    site = tmp_path / "site"
+    (site / "assets").mkdir(parents=True)
+    (site / "index.html").write_text('<script src="/assets/app-1234abcd.js"></script>\n')
+    (site / "assets" / "app-1234abcd.js").write_text("console.log('hi')\n")
+    return site
+
+
+def static(site: Path) -> dict:
+    return GOOD | {"frontend_source_dir": str(site), "frontend_build_command": "", "frontend_dist_dir": "."}
+
+
+def test_good_input_passes_validation_and_the_build(tmp_path, static_site):
+    result = run_role(tmp_path, static(static_site), "--tags=validate,build")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "failed=0" in result.stdout
+    assert "Compute the release id" in result.stdout
+    # The scratch folder lands in TMPDIR (the release stage, skipped here, would remove it),
+    # so the failure case below really sees where it would be.
+    assert [p.name for p in (tmp_path / "tmp").iterdir() if p.name.endswith(".onebox-frontend")]
+
+
+CASES = {
+    "one release kept": (GOOD | {"frontend_keep_releases": 1}, "frontend_keep_releases", "at least 2"),
+    "absolute assets folder": (
+        GOOD | {"frontend_assets_dir": "/assets"},
+        "frontend_assets_dir",
+        "relative path",
+    ),
+    "assets folder climbing up": (
+        GOOD | {"frontend_assets_dir": "../assets"},
+        "frontend_assets_dir",
+        "no '..'",
+    ),
+    "assets folder named like the releases": (
+        GOOD | {"frontend_assets_dir": "releases"},
+        "frontend_assets_dir",
+        "not releases/current/history",
+    ),
+    "extension with a dot": (
+        GOOD | {"frontend_precompress_extensions": ["js", ".css"]},
+        "frontend_precompress_extensions",
+        "bare extensions",
+    ),
+    "app name with a slash": (GOOD | {"frontend_app_name": "port/folio"}, "frontend_app_name", "lower case"),
+    "missing source folder": (
+        GOOD | {"frontend_source_dir": "/nonexistent/frontend"},
+        "frontend_source_dir",
+        "/nonexistent/frontend is not one",
+    ),
+}
+
+
+@pytest.mark.parametrize(("variables", "name", "reason"), CASES.values(), ids=CASES.keys())
+def test_bad_input_stops_the_play_before_any_change(tmp_path, variables, name, reason):
+    result = run_role(tmp_path, variables)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out
+    message = failure_message(out)
+    assert name in message, message
+    assert reason in message, message
+    assert "changed: [localhost]" not in out
+    assert "Ensure gzip and brotli are installed" not in out
+
+
+def test_output_without_index_html_stops_before_the_host_is_touched(tmp_path, static_site):
+    (static_site / "index.html").unlink()
+    result = run_role(tmp_path, static(static_site))
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out
+    message = failure_message(out)
+    assert "frontend_dist_dir" in message, message
+    assert "has no index.html after the build" in message, message
+    assert "Unpack the release" not in out
+    # The build's scratch folder on the controller went with the failure.
+    assert "Remove the build's scratch folder" in out
+    assert list((tmp_path / "tmp").iterdir()) == []
