@@ -1,0 +1,295 @@
+"""The django role: the deployed app answers, stores data, survives a kill, and releases behave.
+
+By the time this runs, the host has had the converge (the bundled app and a second project made by
+`django-admin startproject`), an idempotent re-run, and side_effect.yml's code-change release.
+"""
+
+import json
+import os
+import re
+import shlex
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+APP = "portfolio"
+ROOT = f"/srv/{APP}"
+SOCKET = f"/run/{APP}/gunicorn.sock"
+HOST = "onebox.test"
+OTHER = "otherproject"
+# Set in converge.yml's django_env_extra; every character in it is one a careless quoting breaks.
+QUOTING_PROBE = 'it\'s "quoted", \\ back $HOME #no-comment'
+
+
+def request(
+    host,
+    path,
+    *,
+    method="GET",
+    data=None,
+    user="www-data",
+    socket=SOCKET,
+    host_header=HOST,
+    https=True,
+    extra=(),
+):
+    """curl through the unix socket as `user`; returns (status, body)."""
+    args = [
+        "curl",
+        "-sS",
+        "--max-time",
+        "20",
+        "--unix-socket",
+        socket,
+        "-X",
+        method,
+        "-o",
+        "-",
+        "-w",
+        r"\n%{http_code}",
+    ]
+    if https:
+        args += ["-H", "X-Forwarded-Proto: https"]
+    if data is not None:
+        args += ["-H", "Content-Type: application/json", "--data", json.dumps(data)]
+    args += list(extra)
+    args.append(f"http://{host_header}{path}")
+    # No arguments to host.run: testinfra leaves the command (and curl's % signs) as it is.
+    result = host.run(f"runuser -u {user} -- " + shlex.join(args))
+    assert result.rc == 0, result.stderr
+    body, _, status = result.stdout.rpartition("\n")
+    return int(status), body
+
+
+def psql(host, sql, user=APP, db=APP):
+    result = host.run("runuser -u %s -- psql -XAtq -v ON_ERROR_STOP=1 -d %s -c %s", user, db, sql)
+    assert result.rc == 0, result.stderr
+    return result.stdout.strip()
+
+
+def main_pid(host, unit=f"{APP}.service"):
+    return host.check_output("systemctl show --property=MainPID --value %s", unit).strip()
+
+
+def history(host):
+    lines = host.file(f"{ROOT}/releases.log").content_string.splitlines()
+    return [line.split()[1] for line in lines if line.strip()]
+
+
+def current_id(host):
+    return Path(host.file(f"{ROOT}/current").linked_to).name
+
+
+def test_socket_listens_and_service_runs(host):
+    assert host.socket(f"unix://{SOCKET}").is_listening
+    for unit in (f"{APP}.socket", f"{APP}.service"):
+        assert host.service(unit).is_enabled, unit
+        assert host.service(unit).is_running, unit
+
+
+def test_only_the_app_and_the_web_server_may_use_the_socket(host):
+    socket = host.file(SOCKET)
+    assert (socket.user, socket.group, socket.mode) == (APP, "www-data", 0o660)
+    connect = "import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1]); print('connected')"
+    assert host.check_output("runuser -u www-data -- python3 -c %s %s", connect, SOCKET) == "connected"
+    refused = host.run("runuser -u nobody -- python3 -c %s %s", connect, SOCKET)
+    assert "PermissionError" in refused.stderr, refused.stdout + refused.stderr
+
+
+def test_health_answers_200_json_through_the_socket(host):
+    status, body = request(host, "/health/", https=False)
+    assert status == 200, body
+    assert json.loads(body) == {"status": "ok", "database": "ok"}
+
+
+def test_a_posted_holding_is_a_row_psql_sees(host):
+    status, body = request(host, "/api/portfolios/")
+    assert status == 200, body
+    demo = [p for p in json.loads(body) if p["name"] == "Demo portfolio"]
+    assert demo, f"seed_demo did not run: {body}"
+    symbol = "T" + uuid.uuid4().hex[:6].upper()
+    status, body = request(
+        host,
+        "/api/holdings/",
+        method="POST",
+        data={"portfolio": demo[0]["id"], "symbol": symbol, "quantity": "3", "cost_basis": "42.00"},
+    )
+    assert status == 201, body
+    row = psql(host, f"SELECT quantity, cost_basis FROM portfolios_holding WHERE symbol = '{symbol}'")
+    assert row == "3.000000|42.00"
+
+
+def test_an_upload_lands_in_media_where_the_web_server_can_read_it(host):
+    """shared/media is the one path the sandbox lets the app write."""
+    status, body = request(host, "/api/portfolios/")
+    portfolio = json.loads(body)[0]["id"]
+    symbol = "U" + uuid.uuid4().hex[:6].upper()
+    csv = f"/tmp/onebox-import-{symbol}.csv"
+    host.run("printf 'symbol,quantity,cost_basis\\n%s,1,10.00\\n' > %s && chmod 644 %s", symbol, csv, csv)
+    try:
+        status, body = request(
+            host,
+            f"/api/portfolios/{portfolio}/import/",
+            method="POST",
+            extra=["-F", f"file=@{csv};type=text/csv"],
+        )
+    finally:
+        host.run("rm -f %s", csv)
+    assert status == 201, body
+    stored = json.loads(body)["file"]
+    assert host.run("runuser -u www-data -- cat %s", f"{ROOT}/shared/media/{stored}").stdout.startswith(
+        "symbol,quantity"
+    )
+
+
+def test_static_files_are_collected_for_the_web_server(host):
+    manifest = host.run("runuser -u www-data -- cat %s/shared/static/staticfiles.json", ROOT)
+    assert manifest.rc == 0, manifest.stderr
+    hashed = json.loads(manifest.stdout)["paths"]["admin/css/base.css"]
+    assert host.run("runuser -u www-data -- test -r %s/shared/static/%s", ROOT, hashed).rc == 0
+    assert host.run("runuser -u nobody -- ls %s/shared/static", ROOT).rc != 0
+
+
+def test_the_superuser_logs_in_with_the_vault_password(host):
+    secrets = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets" / "admin_password"
+    password = secrets.read_text().split()[0]
+    check = (
+        "from django.contrib.auth import authenticate; "
+        f"u = authenticate(username='admin', password={password!r}); "
+        "print(bool(u and u.is_superuser and u.is_staff))"
+    )
+    out = host.check_output("%s-manage shell --command %s", APP, check)
+    assert out.strip().splitlines()[-1] == "True"
+
+
+def test_the_environment_survives_quoting_in_systemd_and_dotenv(host):
+    pid = main_pid(host)
+    # The master's environment, as systemd's EnvironmentFile= parsed it (same user: no ptrace needed).
+    environ = host.check_output("runuser -u %s -- cat /proc/%s/environ | tr '\\0' '\\n'", APP, pid)
+    assert f"ONEBOX_QUOTING_PROBE={QUOTING_PROBE}" in environ.splitlines()
+    dotenv = host.check_output(
+        "runuser -u %s -- %s/current/.venv/bin/python -c %s",
+        APP,
+        ROOT,
+        "from dotenv import dotenv_values; "
+        f"print(dotenv_values('/etc/{APP}/env', interpolate=False)['ONEBOX_QUOTING_PROBE'], end='')",
+    )
+    assert dotenv == QUOTING_PROBE
+    env = host.file(f"/etc/{APP}/env")
+    assert (env.user, env.group, env.mode) == ("root", APP, 0o640)
+    assert host.run("runuser -u nobody -- cat /etc/%s/env", APP).rc != 0
+
+
+def test_the_app_cannot_write_its_code_or_outside_media(host):
+    pid = main_pid(host)
+    status = host.file(f"/proc/{pid}/status").content_string
+    assert re.search(r"^CapEff:\s+0+$", status, re.MULTILINE), status
+    assert re.search(r"^NoNewPrivs:\s+1$", status, re.MULTILINE), status
+    for path in (f"{ROOT}/current/manage.py", f"{ROOT}/current/.venv/bin/python"):
+        assert host.run("runuser -u %s -- test -w %s", APP, path).rc != 0, path
+
+
+def test_systemd_analyze_rates_the_sandbox_at_most_1_5(host):
+    for unit in (f"{APP}.service", f"{OTHER}.service"):
+        out = host.check_output("systemd-analyze security --no-pager %s", unit)
+        match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", out)
+        assert match, out
+        exposure = float(match.group(1))
+        print(f"systemd-analyze security {unit} on {host.system_info.codename}: {exposure}")
+        assert exposure <= 1.5, out
+
+
+def restarts(host):
+    return int(host.check_output("systemctl show --property=NRestarts --value %s.service", APP))
+
+
+def test_kill_9_of_the_master_brings_it_back(host):
+    before = main_pid(host)
+    restarts_before = restarts(host)
+    host.run("kill -9 %s", before)
+    deadline = time.monotonic() + 30
+    status = None
+    while time.monotonic() < deadline:
+        after = main_pid(host)
+        if after != "0" and after != before and host.service(f"{APP}.service").is_running:
+            status, _ = request(host, "/health/", https=False)
+            if status == 200:
+                break
+        time.sleep(0.5)
+    assert status == 200, f"no healthy master after kill -9 of {before}"
+    assert restarts(host) == restarts_before + 1
+
+
+def test_revision_names_the_release_and_its_commit(host):
+    first, second, _, _ = history(host)
+    assert current_id(host) == second
+    # The code change shipped from a copy outside git: no commit to name.
+    assert host.file(f"{ROOT}/current/REVISION").content_string.splitlines() == [second]
+    revision = host.file(f"{ROOT}/releases/{first}/REVISION").content_string.splitlines()
+    assert revision[0] == first
+    assert re.fullmatch(r"commit [0-9a-f]{40}(-dirty)?", revision[1]), revision
+
+
+def test_the_releases_went_live_in_order_and_the_rerun_switched_nothing(host):
+    """converge, idempotence (no switch), side_effect's code change, its broken release and the way back."""
+    first, second, broken, back = history(host)
+    assert len({first, second, broken}) == 3
+    assert back == second == current_id(host)
+    assert host.file(f"{ROOT}/releases/{first}/manage.py").exists
+    assert not host.file(f"{ROOT}/releases/{second}/FAILED").exists
+
+
+def test_a_release_that_cannot_boot_is_rolled_back_and_kept_marked(host):
+    broken = history(host)[2]
+    failed = host.file(f"{ROOT}/releases/{broken}/FAILED")
+    assert failed.exists
+    check = failed.content_string.splitlines()[0].split(" ", 1)[1]
+    assert check in (
+        "Wait until every worker runs the release",
+        "Check that the app answers its health check through the socket",
+    )
+    assert "a release whose workers cannot boot" in host.check_output(
+        "journalctl --no-pager -u %s.service", APP
+    )
+    status, _ = request(host, "/health/", https=False)
+    assert status == 200
+
+
+def test_the_new_release_serves_the_changed_code(host):
+    """side_effect.yml's copy adds /canary/; a reload (HUP) must have loaded it."""
+    status, body = request(host, "/canary/")
+    assert (status, body) == (200, "canary")
+
+
+def test_a_code_only_release_reuses_the_virtualenv(host):
+    first, second, broken, _ = history(host)
+    venvs = {host.file(f"{ROOT}/releases/{r}/.venv").linked_to for r in (first, second, broken)}
+    assert len(venvs) == 1
+    venv = venvs.pop()
+    assert host.check_output("ls %s/venvs", ROOT).split() == [Path(venv).name]
+    # Built before the first release was unpacked, and not touched since.
+    built = int(host.check_output("stat -c %%Y %s/requirements.txt", venv))
+    first_unpacked = int(host.check_output("stat -c %%Y %s/releases/%s/REVISION", ROOT, first))
+    assert built <= first_unpacked
+
+
+@pytest.mark.parametrize("unit", [f"{OTHER}.socket", f"{OTHER}.service"])
+def test_a_startproject_project_runs_from_variables_alone(host, unit):
+    assert host.service(unit).is_running
+
+
+def test_the_startproject_project_answers_and_reached_its_database(host):
+    status, body = request(
+        host, "/admin/login/", socket=f"/run/{OTHER}/gunicorn.sock", host_header="other.test", https=False
+    )
+    assert status == 200, body
+    assert "Django administration" in body
+    # DATABASE_URL led its migrate and the superuser to its own database.
+    assert int(psql(host, "SELECT count(*) FROM django_migrations", OTHER, OTHER)) > 10
+    assert psql(host, "SELECT is_superuser FROM auth_user WHERE username = 'admin'", OTHER, OTHER) == "t"
+    # A plain requirements.txt, installed without --require-hashes.
+    requirements = host.file(f"/srv/{OTHER}/current/.venv/requirements.txt").content_string
+    assert "--hash" not in requirements
+    assert "dj-database-url" in requirements
