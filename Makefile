@@ -68,3 +68,6 @@ down: ## Remove the local VPS and its key
 init: setup ## New inventory: make init ENV=prod DOMAIN=shop.example.org EMAIL=ops@example.org [HOST=ip] [TLS=false]
 	ansible-playbook playbooks/init.yml -e env="$(ENV)" -e domain="$(DOMAIN)" -e email="$(EMAIL)" \
 	  $(if $(HOST),-e host="$(HOST)") $(if $(TLS),-e tls="$(TLS)") $(if $(APP),-e app="$(APP)")
+
+up: setup ## The whole stack on the local VPS over SSH, HTTPS from Pebble; prints the URL
+	@scripts/up.sh

@@ -7,14 +7,18 @@ the running Pebble, served by nginx), so verify can run again.
 
 import json
 import re
-import shlex
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "shared"))
+
+from renewal import CRON_FILE, cron_jobs, renew_command, run_renewal
+
 DOMAIN = "onebox.test"
 LIVE = f"/etc/letsencrypt/live/{DOMAIN}"
-CRON_FILE = "/etc/cron.d/certbot-renew"
 ISSUER_ROOT = "/etc/pebble/issuer-root.pem"
 LISTENER_CA = "/etc/pebble/listener-ca.pem"
 HOOK = "/etc/letsencrypt/renewal-hooks/deploy/onebox-reload-nginx"
@@ -69,34 +73,6 @@ def journal_after(host, cursor, *, priority=7, expect):
             return text
         time.sleep(0.5)
     return text
-
-
-def cron_jobs(host):
-    """The job lines of the cron file: not comments, blanks or VAR=value settings."""
-    lines = host.file(CRON_FILE).content_string.splitlines()
-    return [
-        line
-        for line in lines
-        if line.strip() and not line.lstrip().startswith("#") and not re.match(r"^[A-Za-z_]+=", line)
-    ]
-
-
-def renew_command(host):
-    """The cron job's command, as cron would run it, without the random sleep in front."""
-    (job,) = cron_jobs(host)
-    fields = job.split(None, 6)
-    command = fields[6]
-    sleep, sep, rest = command.partition("&&")
-    assert sep, command
-    assert sleep.strip().startswith("sleep "), command
-    return rest.strip()
-
-
-def run_renewal(host, *extra):
-    # cron runs the job through /bin/sh with the file's PATH.
-    path = "/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin"
-    command = renew_command(host) + "".join(" " + shlex.quote(arg) for arg in extra)
-    return host.run("env -i PATH=%s /bin/sh -c %s", path, command)
 
 
 def nginx_master_pid(host):
