@@ -12,7 +12,7 @@ MOLECULE_DISTROS ?= debian12 debian13
 export MOLECULE_DISTROS
 
 .PHONY: help setup lock dev test test-deps test-app test-frontend test-project test-molecule lint \
-        engine images host up down deploy rollback init dump bench
+        engine images host up down deploy rollback init dump backup restore bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -71,3 +71,22 @@ init: setup ## New inventory: make init ENV=prod DOMAIN=shop.example.org EMAIL=o
 
 up: setup ## The whole stack on the local VPS over SSH, HTTPS from Pebble; prints the URL
 	@scripts/up.sh
+
+ANSIBLE_ENV_ARGS = -i inventory/$(ENV) $(if $(wildcard inventory/$(ENV)/.vault_pass),--vault-password-file inventory/$(ENV)/.vault_pass)
+
+deploy: setup ## A new release of the app and frontend: make deploy ENV=<inventory>
+	ansible-playbook $(ANSIBLE_ENV_ARGS) playbooks/deploy.yml
+
+rollback: setup ## Back to the previous release: make rollback ENV=<inventory> [RELEASE=<id>]
+	ansible-playbook $(ANSIBLE_ENV_ARGS) playbooks/rollback.yml $(if $(RELEASE),-e release=$(RELEASE)) \
+	  $(if $(FRONTEND_RELEASE),-e frontend_release=$(FRONTEND_RELEASE))
+
+backup: setup ## A backup now, then the freshness check: make backup ENV=<inventory> [TYPE=full|diff|incr]
+	ansible-playbook $(ANSIBLE_ENV_ARGS) playbooks/backup.yml $(if $(TYPE),-e backup_type="$(TYPE)")
+
+restore: setup ## Restore (stops the app): make restore ENV=<inventory> CONFIRM=<app> [TIME='2026-11-25 16:30:00+00']
+	ansible-playbook $(ANSIBLE_ENV_ARGS) playbooks/restore.yml -e confirm_restore="$(CONFIRM)" \
+	  $(if $(TIME),-e '{"target_time": "$(TIME)"}')
+
+dump: setup ## pg_dump -Fc of the app's database to .local/dumps/: make dump ENV=<inventory> [DB=<database>]
+	ansible-playbook $(ANSIBLE_ENV_ARGS) playbooks/dump.yml $(if $(DB),-e database="$(DB)")

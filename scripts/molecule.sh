@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 
-order=(common postgresql postgresql-tcp django frontend nginx certbot stack)
+order=(common postgresql postgresql-tcp backup django frontend nginx certbot stack)
 distros=(${MOLECULE_DISTROS:-debian12 debian13})
 jobs=${MOLECULE_JOBS:-2}
 

@@ -1,0 +1,109 @@
+"""Bad input to the backup role stops the play before anything changes, naming the variable.
+
+Each case runs the real role against this machine in check mode, limited to its validation
+(`--tags validate`), and checks that the play failed in the argument specs or tasks/validate.yml
+with a message naming the variable. The control case passes the same validation.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+VALIDATION = re.compile(
+    r"TASK \[backup : (Check [^\]]*|Read the schedules as systemd would|Validating arguments[^\]]*)\]"
+)
+BIN = Path(sys.executable).parent
+
+PLAY = """\
+- name: Validate the backup role's input
+  hosts: localhost
+  connection: local
+  gather_facts: true
+  gather_subset: ["!all", "min", "hardware"]
+  roles:
+    - role: backup
+"""
+GOOD = {"onebox_app_name": "portfolio"}
+S3 = {
+    "backup_repo_type": "s3",
+    "backup_s3_endpoint": "s3.eu-central-1.amazonaws.com",
+    "backup_s3_bucket": "onebox-backups",
+    "backup_s3_region": "eu-central-1",
+    "backup_s3_key": "AKIAEXAMPLEKEY",
+    "backup_s3_key_secret": "example-secret-not-a-real-one",
+}
+
+
+def validate(tmp_path, variables):
+    (tmp_path / "play.yml").write_text(PLAY)
+    (tmp_path / "vars.json").write_text(json.dumps(variables))
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
+        "ANSIBLE_CACHE_PLUGIN": "memory",
+        "ANSIBLE_NOCOLOR": "1",
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+    }
+    argv = [str(BIN / "ansible-playbook"), "-i", "localhost,", "--check", "--tags", "validate"]
+    argv += ["-e", f"ansible_python_interpreter={sys.executable}", "-e", f"@{tmp_path / 'vars.json'}"]
+    result = subprocess.run(
+        [*argv, str(tmp_path / "play.yml")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return result.returncode, " ".join((result.stdout + result.stderr).split())
+
+
+@pytest.mark.parametrize("variables", [GOOD, {**GOOD, **S3}], ids=["local repository", "s3 store"])
+def test_good_input_passes_validation(tmp_path, variables):
+    rc, output = validate(tmp_path, variables)
+    assert rc == 0, output
+    assert "TASK [backup : Check the schedules]" in output
+
+
+CASES = {
+    "stanza with a slash": ({"backup_stanza": "a/b"}, "backup_stanza"),
+    "zero archive timeout": ({"backup_archive_timeout": 0}, "backup_archive_timeout"),
+    "zero full backups kept": ({"backup_retention_full": 0}, "backup_retention_full"),
+    "negative freshness limit": ({"backup_freshness_max_age_hours": -1}, "backup_freshness_max_age_hours"),
+    "unknown repository type": ({"backup_repo_type": "ftp"}, "backup_repo_type"),
+    "relative repository path": ({"backup_repo_path": "backups"}, "backup_repo_path"),
+    "unknown compression": ({"backup_compress_type": "xz"}, "backup_compress_type"),
+    "s3 without a bucket": ({**S3, "backup_s3_bucket": ""}, "backup_s3_bucket"),
+    "s3 without its secret": ({**S3, "backup_s3_key_secret": ""}, "backup_s3_key_secret"),
+    "s3 uri style": ({**S3, "backup_s3_uri_style": "virtual"}, "backup_s3_uri_style"),
+    "not a calendar": ({"backup_full_schedule": "every sunday"}, "backup_full_schedule"),
+    "calendar with a line break": (
+        {"backup_diff_schedule": "daily\nExecStart=/bin/sh"},
+        "backup_diff_schedule",
+    ),
+    "not a time span": ({"backup_randomized_delay": "soon"}, "backup_randomized_delay"),
+    "option with a line break": (
+        {"backup_global_options": {"repo1-path": "/x\n[other]"}},
+        "backup_global_options",
+    ),
+    "unit that is not a unit": ({"backup_restore_app_units": ["portfolio"]}, "backup_restore_app_units"),
+}
+
+
+@pytest.mark.parametrize(("overrides", "variable"), CASES.values(), ids=CASES.keys())
+def test_bad_input_stops_before_any_change(tmp_path, overrides, variable):
+    rc, output = validate(tmp_path, {**GOOD, **overrides})
+    assert rc != 0, output
+    failed = re.search(r"(fatal|failed): \[localhost\]", output)
+    assert failed, output
+    failure = failed.start()
+    assert variable in output[failure:], output
+    last_task = list(re.finditer(r"TASK \[[^\]]*\]", output[:failure]))[-1].group(0)
+    assert VALIDATION.fullmatch(last_task), last_task
+    assert "changed=0" in output
