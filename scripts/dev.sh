@@ -26,15 +26,14 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-# Each in its own process group, so stopping one stops its children too
-# (runserver's autoreloader, npm's vite).
-set -m
-(cd app && exec "$python" manage.py runserver "127.0.0.1:$django_port") &
+# Each in a session (and so a process group) of its own, so stopping one stops its children too
+# (runserver's autoreloader, npm's vite). Not `set -m`: without a terminal (CI, an IDE's run
+# button) bash has no job control, and the children would share our group and ignore SIGINT.
+(cd app && exec setsid "$python" manage.py runserver "127.0.0.1:$django_port") &
 pids+=($!)
 (cd frontend && DJANGO_DEV_URL="http://127.0.0.1:$django_port" \
-  exec npm run --silent dev -- --host 127.0.0.1 --port "$vite_port" --strictPort) &
+  exec setsid npm run --silent dev -- --host 127.0.0.1 --port "$vite_port" --strictPort) &
 pids+=($!)
-set +m
 
 echo "dev: open http://127.0.0.1:$vite_port/ (Django on 127.0.0.1:$django_port); Ctrl-C stops both."
 wait -n || true
