@@ -36,6 +36,12 @@ def parse_args(argv=None):
     p.add_argument("--concurrency", type=int, default=4)
     p.add_argument("--max-seconds", type=float, default=120.0)
     p.add_argument("--max-requests", type=int, default=1_000_000)
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="requests a second, all clients together (default: unthrottled)",
+    )
     p.add_argument("--stop-file", default=None, help="stop when this file exists")
     p.add_argument("--ready-file", default=None, help="touched once the first request succeeded")
     p.add_argument("--timeout", type=float, default=10.0, help="per-request timeout, seconds")
@@ -67,7 +73,10 @@ class Probe:
         self.errors: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
         self.issued = 0
+        # When the first and the last failed request ended: how long the site was failing.
+        self.failing: list[float] = []
         self.stop = threading.Event()
+        self.started = time.monotonic()
         self.first_ok = threading.Event()
 
     def connect(self, target):
@@ -79,11 +88,16 @@ class Probe:
         return http.client.HTTPConnection(address, target.port or 80, timeout=self.args.timeout)
 
     def take_turn(self) -> bool:
+        """Claim the next request; with --rate, wait for its slot on the schedule first."""
         with self.lock:
             if self.issued >= self.args.max_requests:
                 return False
             self.issued += 1
-            return True
+            slot = self.started + self.issued / self.args.rate if self.args.rate > 0 else 0
+        delay = slot - time.monotonic()
+        if delay > 0:
+            self.stop.wait(delay)
+        return not self.stop.is_set()
 
     def worker(self, index: int):
         n = index
@@ -105,22 +119,30 @@ class Probe:
             except Exception as exc:  # every failure counts, by its kind
                 with self.lock:
                     self.errors[type(exc).__name__] += 1
+                    self.note_failure()
                 continue
             elapsed = (time.monotonic() - start) * 1000
             with self.lock:
                 self.statuses[status] += 1
-                if 200 <= status < 300:
-                    self.latencies.append(elapsed)
-                    if not self.first_ok.is_set():
-                        self.first_ok.set()
-                        if self.args.ready_file:
-                            open(self.args.ready_file, "w").close()
+                if not 200 <= status < 300:
+                    self.note_failure()
+                    continue
+                self.latencies.append(elapsed)
+                if not self.first_ok.is_set():
+                    self.first_ok.set()
+                    if self.args.ready_file:
+                        open(self.args.ready_file, "w").close()
+
+    def note_failure(self):
+        """Called with the lock held."""
+        now = time.monotonic()
+        self.failing[:] = [self.failing[0] if self.failing else now, now]
 
     def run(self) -> dict:
         threads = [
             threading.Thread(target=self.worker, args=(i,), daemon=True) for i in range(self.args.concurrency)
         ]
-        started = time.monotonic()
+        started = self.started = time.monotonic()
         for t in threads:
             t.start()
         while any(t.is_alive() for t in threads):
@@ -154,6 +176,7 @@ class Probe:
             "p50_ms": pct(0.50),
             "p99_ms": pct(0.99),
             "max_ms": round(lat[-1], 1) if lat else None,
+            "failing_s": round(self.failing[1] - self.failing[0], 2) if self.failing else 0,
         }
 
 

@@ -91,10 +91,12 @@ def psql(host, sql: str) -> str:
 
 
 @contextmanager
-def load_window(site, name, paths=("/health/", "/api/portfolios/", "/"), concurrency=4, tmp=None):
-    """Clients keep requesting the site (each request on a new TLS connection) for as long as the
-    block runs; the result dict is filled when the block ends. Bounded: it stops by itself after
-    ten minutes whatever happens."""
+def load_window(site, name, paths=("/health/", "/api/portfolios/", "/"), concurrency=4, rate=100, tmp=None):
+    """Clients keep requesting the site (each request on a new TLS connection, `rate` a second in
+    all) for as long as the block runs; the result dict is filled when the block ends. Bounded: it
+    stops by itself after ten minutes whatever happens. The rate is fixed because the load runs on
+    the same two cores as the host it measures: unthrottled, its TLS handshakes starve the workers
+    that boot during a switch, and the window measures the load generator instead of the site."""
     tmp = Path(tmp or "/tmp")
     stop, ready = tmp / f"{name}.stop", tmp / f"{name}.ready"
     for f in (stop, ready):
@@ -109,7 +111,8 @@ def load_window(site, name, paths=("/health/", "/api/portfolios/", "/"), concurr
     ]
     for path in paths:
         command += ["--url", f"https://{DOMAIN}{path}"]
-    command += ["--concurrency", str(concurrency), "--stop-file", str(stop), "--ready-file", str(ready)]
+    command += ["--concurrency", str(concurrency), "--rate", str(rate)]
+    command += ["--stop-file", str(stop), "--ready-file", str(ready)]
     command += ["--max-seconds", "600"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     result: dict = {}
@@ -132,6 +135,7 @@ def load_window(site, name, paths=("/health/", "/api/portfolios/", "/"), concurr
         f.write(json.dumps(record) + "\n")
     print(
         f"\n[load] {name}: {result['requests']} requests, {result['failed']} failed, "
-        f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, max {result['max_ms']} ms",
+        f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, max {result['max_ms']} ms, "
+        f"failing for {result['failing_s']} s",
         result["errors"] or "",
     )
