@@ -50,6 +50,9 @@ def dev_server(tmp_path_factory):
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # As from a terminal's shell: SIGINT at its default, even when this run inherited it
+            # ignored (a background job of a non-interactive shell, as some CI runners start us).
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
     try:
         wait_for(f"http://127.0.0.1:{django_port}/health/", proc)
