@@ -78,11 +78,22 @@ def history(host):
     return [line.split()[1] for line in lines if line.strip()]
 
 
-def failed_release(host):
-    """The one release on disk marked FAILED: side_effect's release that cannot boot."""
+BOOT_CHECK = "Check that the release candidate answers the release checks"
+MIGRATION_CHECK = "Apply the database migrations with the new release"
+
+
+def failed_releases(host):
+    """The releases on disk marked FAILED, by the check their FAILED file names first."""
     marks = host.check_output("ls -d %s/releases/*/FAILED", ROOT).split()
-    assert len(marks) == 1, marks
-    return Path(marks[0]).parent.name
+    first_lines = {Path(mark).parent.name: host.file(mark).content_string.splitlines()[0] for mark in marks}
+    return {line.split(" ", 1)[1]: release for release, line in first_lines.items()}
+
+
+def failed_release(host, check=BOOT_CHECK):
+    """side_effect's release that failed at `check` (default: the one that cannot boot)."""
+    failed = failed_releases(host)
+    assert check in failed, failed
+    return failed[check]
 
 
 def current_id(host):
@@ -246,14 +257,12 @@ def test_the_releases_went_live_in_order_and_the_rerun_switched_nothing(host):
     assert second == current_id(host)
     assert host.file(f"{ROOT}/releases/{first}/manage.py").exists
     assert not host.file(f"{ROOT}/releases/{second}/FAILED").exists
-    assert failed_release(host) not in (first, second)
+    assert sorted(failed_releases(host)) == sorted([BOOT_CHECK, MIGRATION_CHECK])
+    assert not set(failed_releases(host).values()) & {first, second}
 
 
 def test_a_release_that_cannot_boot_never_serves_and_is_kept_marked(host):
     broken = failed_release(host)
-    failed = host.file(f"{ROOT}/releases/{broken}/FAILED")
-    check = failed.content_string.splitlines()[0].split(" ", 1)[1]
-    assert check == "Check that the release candidate answers the release checks"
     # It ran only as the candidate, on its own socket; the service never loaded it.
     with host.sudo():
         assert "a release whose workers cannot boot" in host.check_output(
@@ -265,6 +274,21 @@ def test_a_release_that_cannot_boot_never_serves_and_is_kept_marked(host):
         assert not host.service(f"{APP}-candidate@{broken}.service").is_running
     status, _ = request(host, "/health/", https=False)
     assert status == 200
+
+
+def test_a_failed_migration_leaves_the_schema_and_the_site_as_they_were(host):
+    """side_effect's third release adds a column and then fails in the same migration: PostgreSQL
+    rolls the whole migration back, current stays, and the release is kept, marked."""
+    failed = failed_release(host, MIGRATION_CHECK)
+    assert "a migration that fails half-way" in host.file(f"{ROOT}/releases/{failed}/FAILED").content_string
+    columns = psql(
+        host, "SELECT count(*) FROM information_schema.columns WHERE column_name = 'onebox_failed_probe'"
+    )
+    applied = psql(host, "SELECT count(*) FROM django_migrations WHERE name = '0002_onebox_failing'")
+    assert (columns, applied) == ("0", "0")
+    assert current_id(host) == history(host)[-1] != failed
+    status, body = request(host, "/canary/")
+    assert (status, body) == (200, "canary")
 
 
 def test_the_new_release_serves_the_changed_code(host):
