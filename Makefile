@@ -11,7 +11,7 @@ ENV ?= local
 MOLECULE_DISTROS ?= debian12 debian13
 export MOLECULE_DISTROS
 
-.PHONY: help setup lock dev test test-deps test-app test-frontend test-project test-molecule lint \
+.PHONY: help setup lock dev test test-quick test-deps test-app test-frontend test-project test-molecule lint \
         engine images host up down deploy rollback init dump backup restore bench
 
 help: ## List the targets
@@ -36,7 +36,11 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff, eslint
 	ruff format --check .
 	cd frontend && npm run --silent lint
 
-test: setup test-deps lint test-app test-frontend test-project test-molecule ## Everything CI runs
+test: ## Everything CI runs, then a table of where the time went (.cache/test-times/)
+	@scripts/test.sh full
+
+test-quick: ## The inner loop: lint, unit and project tests, one role scenario (QUICK_SCENARIO=common)
+	@scripts/test.sh quick
 
 test-deps: ## Install the Debian packages the tests drive (PostgreSQL, Chromium, debootstrap, wrk)
 	@scripts/test-deps.sh
@@ -50,8 +54,8 @@ test-frontend: setup ## vitest, then a production build
 test-project: setup ## pytest for the project's own Python and the dev-server browser check
 	pytest -q tests
 
-test-molecule: setup engine images ## Molecule scenarios on every distro in MOLECULE_DISTROS
-	@scripts/molecule.sh
+test-molecule: setup engine images ## The molecule scenarios of molecule/matrix.yml (or: make test-molecule S="django stack:debian13")
+	@.venv/bin/python scripts/molecule.py $(S)
 
 engine: ## Make sure a Docker engine answers (installs and starts one on Debian as root)
 	@scripts/docker-engine.sh

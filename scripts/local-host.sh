@@ -13,7 +13,7 @@ distro=${ONEBOX_HOST_DISTRO:-debian12}
 ssh_port=${ONEBOX_SSH_PORT:-2222}
 http_port=${ONEBOX_HTTP_PORT:-8080}
 https_port=${ONEBOX_HTTPS_PORT:-8443}
-keydir=.local/ssh
+keydir=${ONEBOX_KEY_DIR:-.local/ssh}
 key=$keydir/id_ed25519
 
 ssh_deploy() {
@@ -26,7 +26,7 @@ up() {
   scripts/docker-engine.sh
   molecule/images/build.sh "$distro"
   mkdir -p "$keydir"
-  chmod 0700 .local "$keydir"
+  chmod 0700 "$keydir" "$(dirname "$keydir")"
   [ -f "$key" ] || ssh-keygen -q -t ed25519 -N '' -C "onebox-local-deploy" -f "$key"
 
   if ! docker container inspect "$name" >/dev/null 2>&1; then

@@ -1,11 +1,12 @@
-"""A restarted host comes back serving with no manual step. This module's name sorts last on
-purpose: a restart also restarts Pebble (a new root) and regenerates the container's /etc/hosts,
-which the renewal test relies on."""
+"""A restarted host comes back serving with no manual step, and renews its certificate. This
+module's name sorts last on purpose: a restart also restarts Pebble (a new root), so the other
+modules' clients, which trust the root read at their start, would refuse the renewed certificate."""
 
 import subprocess
 import time
 
-from conftest import APP, Site
+from conftest import APP, DOMAIN, ISSUER_ROOT, Site
+from renewal import run_renewal
 
 
 def test_a_restarted_host_serves_the_site_again_on_its_own(host, site):
@@ -31,3 +32,20 @@ def test_a_restarted_host_serves_the_site_again_on_its_own(host, site):
         units = (f"{APP}.socket", f"{APP}.service", "nginx.service", f"postgresql@{version}-main.service")
         for unit in (*units, "cron.service"):
             assert host.service(unit).is_running, unit
+
+
+def test_after_a_restart_the_cron_renewal_still_gets_a_certificate(host, tmp_path):
+    """Docker wrote a new /etc/hosts and Pebble started with a new root: the names Pebble
+    validates must resolve again (pebble.service's ExecStartPre), and certbot's account is new."""
+    with host.sudo():
+        hosts = host.file("/etc/hosts").content_string
+        result = run_renewal(host, "--force-renewal")
+        root = host.file(ISSUER_ROOT).content_string
+    assert f"127.0.0.1 {DOMAIN}" in hosts, hosts
+    assert result.rc == 0, result.stdout + result.stderr
+    cafile = tmp_path / "issuer-root.pem"
+    cafile.write_text(root)
+    address = host.check_output("hostname -I").split()[0]
+    renewed = Site(address, cafile)
+    # Only a certificate issued after the restart chains to the root Pebble has now.
+    assert renewed.get("/api/portfolios/").status == 200
