@@ -94,3 +94,6 @@ restore: setup ## Restore (stops the app): make restore ENV=<inventory> CONFIRM=
 
 dump: setup ## pg_dump -Fc of the app's database to .local/dumps/: make dump ENV=<inventory> [DB=<database>]
 	ansible-playbook $(ANSIBLE_ENV_ARGS) playbooks/dump.yml $(if $(DB),-e database="$(DB)")
+
+bench: setup engine ## Speed figures with goals on two fresh local VPSs (about 10 min): see bench/README.md
+	@.venv/bin/python bench/run.py

@@ -4,12 +4,17 @@ Python (and, over SSH, a new sudo) for every task. A no-change site.yml takes ab
 ansible.cfg selects it (strategy = mitogen_linear). It comes from the `mitogen` package of the
 controller's toolchain (requirements/controller.txt); to run without it, set ANSIBLE_STRATEGY=linear.
 
-Plays that declare `connection: local` run on the controller alone and gain nothing from Mitogen;
-they run with Ansible's own linear strategy. (molecule's docker driver plays are such plays, and
-their asynchronous docker_container jobs never report back under Mitogen.)
+Two differences from Mitogen's own strategy plugin:
+- Plays that declare `connection: local` run on the controller alone and gain nothing from Mitogen;
+  they run with Ansible's linear strategy. (molecule's docker driver plays are such plays, and their
+  asynchronous docker_container jobs never report back under Mitogen.)
+- The docker connection named by its collection, community.docker.docker (as molecule's inventory
+  names it), runs through mitogen_docker like its short name `docker` does: one interpreter per
+  container for the whole run instead of a `docker exec` of a new Python for every task.
 """
 
 from ansible.errors import AnsibleError
+from ansible.playbook.play_context import PlayContext
 
 try:
     import ansible_mitogen.loaders
@@ -21,6 +26,24 @@ except ImportError as error:  # a controller without the toolchain of requiremen
     ) from error
 
 Linear = ansible_mitogen.loaders.strategy_loader.get("linear", class_only=True)
+
+# Connection plugins known by another name to Mitogen's redirection.
+ALIASES = {"community.docker.docker": "docker"}
+_redirect = ansible_mitogen.strategy.wrap_connection_loader__get_with_context
+
+
+def _redirect_aliases(name, *args, **kwargs):
+    if name in ALIASES:
+        name = ALIASES[name]
+        if args and isinstance(args[0], PlayContext) and args[0].connection in ALIASES:
+            context = args[0].copy()
+            context.connection = ALIASES[context.connection]
+            args = (context, *args[1:])
+    return _redirect(name, *args, **kwargs)
+
+
+# Installed by StrategyMixin.run() for the duration of each play, under this name.
+ansible_mitogen.strategy.wrap_connection_loader__get_with_context = _redirect_aliases
 
 
 class StrategyModule(ansible_mitogen.strategy.StrategyMixin, Linear):

@@ -85,9 +85,35 @@ def test_good_input_passes_validation_and_the_build(tmp_path, static_site):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "failed=0" in result.stdout
     assert "Compute the release id" in result.stdout
-    # The scratch folder lands in TMPDIR (the release stage, skipped here, would remove it),
-    # so the failure case below really sees where it would be.
-    assert [p.name for p in (tmp_path / "tmp").iterdir() if p.name.endswith(".onebox-frontend")]
+    # The release is in the controller's build cache, and the build's scratch folder is gone.
+    cache = tmp_path / ".cache" / "onebox" / "frontend"
+    assert len(list(cache.glob("*.tar.gz"))) == 1
+    assert [len(f.read_text().strip()) for f in cache.glob("*.id")] == [16]
+    assert not [p for p in (tmp_path / "tmp").iterdir() if p.name.endswith(".onebox-frontend")]
+
+
+def test_an_unchanged_source_is_not_built_again(tmp_path):
+    """The build runs when what it reads changed (a source file, the build command), not otherwise."""
+    source = tmp_path / "source"
+    (source / "src").mkdir(parents=True)
+    (source / "src" / "index.html").write_text("<h1>first</h1>\n")
+    builds = tmp_path / "builds"
+    build = f"echo built >> {builds} && rm -rf out && cp -r src out"
+    variables = GOOD | {
+        "frontend_source_dir": str(source),
+        "frontend_build_command": build,
+        "frontend_dist_dir": "out",
+    }
+    ids = []
+    for change in (None, None, "second"):
+        if change:
+            (source / "src" / "index.html").write_text(f"<h1>{change}</h1>\n")
+        result = run_role(tmp_path, variables, "--tags=validate,build", "-e", "frontend_install_command=")
+        assert result.returncode == 0, result.stdout + result.stderr
+        ids.append(sorted(f.read_text() for f in (tmp_path / ".cache" / "onebox" / "frontend").glob("*.id")))
+    assert builds.read_text().splitlines() == ["built", "built"]
+    assert ids[0] == ids[1]
+    assert len(ids[2]) == 2
 
 
 CASES = {
