@@ -1,0 +1,839 @@
+#!/usr/bin/env python3
+"""onebox-release: the host's half of onebox's releases, for the django and frontend roles alike.
+
+The roles ship this file (the release role installs it as /usr/local/sbin/onebox-release) and call
+it with arguments; it uses only the standard library and the host's systemctl and journalctl.
+
+    onebox-release lock acquire|release|show   the deploy lock of an app (one run at a time)
+    onebox-release history add|show|pair       the history of deploys, one (app, frontend) pair a line
+    onebox-release keep                        the releases to keep, from the history and the links
+    onebox-release prune                       remove releases (and shared files) no kept release has
+    onebox-release publish                     hard-link a release's files into a shared folder
+    onebox-release check                       GET paths through a unix socket until they answer
+    onebox-release wait-ready                  wait until a gunicorn unit's workers have loaded the app
+    onebox-release running                     what a unit's gunicorn started with (release, env, venv)
+    onebox-release candidate                   start a release on its own socket, check it, stop it
+    onebox-release converge                    make the app's service run what `current` says
+    onebox-release serve                       (ExecStart) exec gunicorn for what `current` says now
+    onebox-release cleanup                     stop what a dead run left (candidates, handovers)
+
+Every command prints one line of JSON on success (`changed` says whether it changed anything) and
+exits non-zero with a message that says what to do on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import hashlib
+import html.parser
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+LOCK_DIR = Path(os.environ.get("ONEBOX_LOCK_DIR", "/run/onebox"))
+READY = re.compile(r"onebox: worker (\d+) ready")
+# Output kept for a message: the end of it, where the exception is.
+TAIL = 2000
+
+
+class Failure(Exception):
+    """A failure with a message for the operator; exit status 1 unless given."""
+
+    def __init__(self, message: str, status: int = 1):
+        super().__init__(message)
+        self.status = status
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def stamp(moment: dt.datetime | None = None) -> str:
+    return (moment or utcnow()).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def tail(text: str, limit: int = TAIL) -> str:
+    """The end of a long text (where tracebacks put the exception), marked when cut."""
+    text = text.strip()
+    return text if len(text) <= limit else "[...] " + text[-limit:]
+
+
+# ---------------------------------------------------------------------------------------------
+# processes and units
+
+
+def proc_stat(pid: int) -> tuple[int, int, str] | None:
+    """(parent pid, start time in clock ticks since boot, command name) of a process, or None."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    # comm is in parentheses and may itself hold spaces or parentheses.
+    comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return int(fields[1]), int(fields[19]), comm
+
+
+def proc_cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def alive(pid: int, start: int) -> bool:
+    stat = proc_stat(pid)
+    return stat is not None and stat[1] == start
+
+
+def session_anchor(pid: int | None = None) -> dict | None:
+    """The process whose life is the controller's connection: an SSH session (the child of the sshd
+    listener) or a Mitogen interpreter; None when there is neither (then only the lease says
+    whether the run is alive)."""
+    pid = pid or os.getpid()
+    chain = []
+    seen = set()
+    while pid > 1 and pid not in seen:
+        seen.add(pid)
+        stat = proc_stat(pid)
+        if stat is None:
+            break
+        chain.append((pid, stat))
+        pid = stat[0]
+    # An SSH session: the highest process whose parent is the listening sshd.
+    for (child, child_stat), (_parent, parent_stat) in zip(chain, chain[1:], strict=False):
+        if parent_stat[2] == "sshd" and parent_stat[0] == 1 and child_stat[2].startswith("sshd"):
+            return {"pid": child, "start": child_stat[1], "kind": "ssh session"}
+    # A Mitogen interpreter lives as long as its controller (docker exec, or local).
+    for candidate, stat in reversed(chain):
+        if any("mitogen" in part for part in proc_cmdline(candidate)[:3]):
+            return {"pid": candidate, "start": stat[1], "kind": "mitogen"}
+    return None
+
+
+def systemctl(*args: str, check: bool = False) -> subprocess.CompletedProcess:
+    return subprocess.run(["systemctl", *args], capture_output=True, text=True, check=check)
+
+
+def unit_show(unit: str, *names: str) -> dict[str, str]:
+    out = systemctl("show", unit, *(f"--property={n}" for n in names)).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def journal(unit: str, lines: int = 30, invocation: str = "") -> str:
+    args = ["journalctl", "--no-pager", "--quiet", "--output=cat", "--lines", str(lines)]
+    args += [f"_SYSTEMD_INVOCATION_ID={invocation}"] if invocation else ["--unit", unit]
+    return subprocess.run(args, capture_output=True, text=True, check=False).stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# the deploy lock
+
+
+class Lock:
+    """One run at a time per app. The record (JSON) says who holds it, since when, through which
+    connection (its anchor) and until when its lease runs; every call of the same run renews it.
+    A record whose anchor process is gone, or whose lease ran out, belongs to a dead run and is
+    taken over. Reads and writes of the record happen under flock on a second file."""
+
+    def __init__(self, app: str, directory: Path = LOCK_DIR):
+        self.app = app
+        directory.mkdir(mode=0o755, parents=True, exist_ok=True)
+        self.record = directory / f"{app}.lock.json"
+        self.mutex = directory / f"{app}.lock"
+
+    @contextlib.contextmanager
+    def exclusive(self):
+        with self.mutex.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def read(self) -> dict | None:
+        try:
+            return json.loads(self.record.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def write(self, data: dict) -> None:
+        tmp = self.record.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data) + "\n")
+        os.replace(tmp, self.record)
+
+    @staticmethod
+    def dead(record: dict, now: float) -> str:
+        """Why the holder of `record` is dead, or '' when it may be alive."""
+        anchor = record.get("anchor")
+        if anchor and not alive(anchor["pid"], anchor["start"]):
+            return f"its {anchor['kind']} (pid {anchor['pid']}) has ended"
+        if now > record.get("lease_until", 0):
+            return f"its lease ran out at {stamp(dt.datetime.fromtimestamp(record['lease_until'], dt.UTC))}"
+        return ""
+
+    def acquire(self, run: str, holder: str, wait: float, lease: float, anchor: dict | None) -> dict:
+        deadline = time.monotonic() + wait
+        while True:
+            with self.exclusive():
+                now = time.time()
+                current = self.read()
+                if current is None or current["run"] == run or self.dead(current, now):
+                    took_over = ""
+                    if current and current["run"] != run:
+                        took_over = (
+                            f"took over the lock of {current['holder']} (since {current['since']}): "
+                            f"{self.dead(current, now)}"
+                        )
+                    mine = current if current and current["run"] == run else {}
+                    record = {
+                        "run": run,
+                        "holder": holder,
+                        "since": mine.get("since", stamp()),
+                        "anchor": anchor or mine.get("anchor"),
+                        "lease_until": now + lease,
+                        "pid": os.getpid(),
+                    }
+                    self.write(record)
+                    return {"changed": not mine, "held": record, "took_over": took_over}
+            if time.monotonic() >= deadline:
+                raise Failure(
+                    f"{self.app} is being deployed by {current['holder']} since {current['since']} "
+                    f"(run {current['run']}); waited {wait:.0f} s. Try again when it is done; a run "
+                    "that died releases the lock when its connection ends or its lease runs out "
+                    f"({stamp(dt.datetime.fromtimestamp(current['lease_until'], dt.UTC))}).",
+                    status=3,
+                )
+            time.sleep(1)
+
+    def release(self, run: str) -> dict:
+        with self.exclusive():
+            current = self.read()
+            if current and current["run"] == run:
+                self.record.unlink()
+                return {"changed": True}
+            return {"changed": False, "held_by": current}
+
+    def holder(self) -> dict | None:
+        with self.exclusive():
+            current = self.read()
+            if current:
+                current["dead"] = self.dead(current, time.time())
+            return current
+
+
+# ---------------------------------------------------------------------------------------------
+# the history: one JSON object a line, each the pair that went live (or failed) and when
+
+
+class History:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def entries(self) -> list[dict]:
+        try:
+            lines = self.path.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        entries = []
+        for line in lines:
+            with contextlib.suppress(ValueError):
+                entries.append(json.loads(line))
+        return entries
+
+    def add(self, entry: dict) -> dict:
+        entry = {"at": stamp(), **{k: v for k, v in entry.items() if v not in (None, "")}}
+        with self.path.open("a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            f.write(json.dumps(entry, sort_keys=True) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        return entry
+
+    def live_pairs(self) -> list[tuple[str, str]]:
+        """(app, frontend) pairs that went live, newest first, each once."""
+        pairs: list[tuple[str, str]] = []
+        for entry in reversed(self.entries()):
+            if entry.get("status") != "live":
+                continue
+            pair = (entry.get("app", ""), entry.get("frontend", ""))
+            if pair not in pairs:
+                pairs.append(pair)
+        return pairs
+
+
+def link_target(link: Path) -> str:
+    """The release a `current` link points to, or ''."""
+    try:
+        return Path(os.readlink(link)).name
+    except OSError:
+        return ""
+
+
+def keep(history: History, keep_count: int, current: dict[str, str]) -> dict[str, list[str]]:
+    """Releases to keep per kind: those of the last `keep_count` live pairs, and the current ones."""
+    kept: dict[str, list[str]] = {"app": [], "frontend": []}
+    for app_id, frontend_id in history.live_pairs()[:keep_count]:
+        for kind, rid in (("app", app_id), ("frontend", frontend_id)):
+            if rid and rid not in kept[kind]:
+                kept[kind].append(rid)
+    for kind, rid in current.items():
+        if rid and rid not in kept[kind]:
+            kept[kind].append(rid)
+    return kept
+
+
+def prune(releases: Path, kept: list[str], shared: list[tuple[Path, str]]) -> dict:
+    """Remove release folders (and unfinished `.name.partial` ones) not kept; then, for each
+    (shared folder, subfolder) pair, the shared files that no kept release has under subfolder."""
+    removed = []
+    if releases.is_dir():
+        for entry in sorted(releases.iterdir()):
+            if entry.name in kept:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+            removed.append(entry.name)
+    unshared = []
+    for folder, sub in shared:
+        if not folder.is_dir():
+            continue
+        present = set()
+        for rid in kept:
+            base = releases / rid / sub
+            if base.is_dir():
+                present |= {p.relative_to(base).as_posix() for p in base.rglob("*") if not p.is_dir()}
+        for path in sorted(folder.rglob("*"), reverse=True):
+            rel = path.relative_to(folder).as_posix()
+            if path.is_dir():
+                with contextlib.suppress(OSError):
+                    path.rmdir()  # only when empty
+            elif rel not in present:
+                path.unlink()
+                unshared.append(rel)
+    return {"changed": bool(removed or unshared), "removed": removed, "unshared": len(unshared)}
+
+
+def publish(source: Path, target: Path) -> dict:
+    """Hard-link every file under `source` into `target` (same relative path), replacing a differing
+    file by a rename, so a reader sees the old file or the new one. Files already there stay."""
+    linked = 0
+    if not source.is_dir():
+        return {"changed": False, "linked": 0}
+    for path in sorted(source.rglob("*")):
+        if path.is_dir():
+            continue
+        dest = target / path.relative_to(source)
+        if dest.exists() and (os.path.samefile(path, dest) or same_content(path, dest)):
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        # setgid folders hand their group down; keep the mode of the folder we create.
+        tmp = dest.with_name(f".{dest.name}.onebox-new")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        try:
+            os.link(path, tmp)
+        except OSError as error:
+            if error.errno != errno.EXDEV:
+                raise
+            shutil.copy2(path, tmp)
+        os.replace(tmp, dest)
+        linked += 1
+    return {"changed": linked > 0, "linked": linked}
+
+
+def same_content(a: Path, b: Path) -> bool:
+    if a.stat().st_size != b.stat().st_size:
+        return False
+    return file_digest(a) == file_digest(b)
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP through a unix socket, and what to say when it fails
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float):
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self.socket_path)
+        self.sock = sock
+
+
+class _Text(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self.skip += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style") and self.skip:
+            self.skip -= 1
+
+    def handle_data(self, data):
+        if not self.skip and data.strip():
+            self.parts.append(" ".join(data.split()))
+
+
+def readable(body: bytes, content_type: str) -> str:
+    """A response body as text: HTML without its markup, scripts and styles."""
+    text = body.decode("utf-8", errors="replace")
+    if "html" in content_type or text.lstrip().lower().startswith(("<!doctype html", "<html")):
+        parser = _Text()
+        parser.feed(text)
+        text = "\n".join(parser.parts)
+    return text
+
+
+def hints(status: int | None, text: str, host: str) -> list[str]:
+    found = []
+    if "DisallowedHost" in text or "Invalid HTTP_HOST header" in text:
+        found.append(
+            f"The check sent Host {host!r}, which Django's ALLOWED_HOSTS does not list: set "
+            "django_allowed_hosts (default: onebox_domain and its aliases) to include it, or "
+            "django_health_host to a name it lists."
+        )
+    if "PermissionError" in text:
+        found.append(
+            "The app tried to write where it may not (releases are read-only to it; only "
+            "shared/media is writable): point the setting at shared/media or /tmp."
+        )
+    if status in (301, 302, 307, 308) and "https" in text.lower():
+        found.append("It redirected to https: the check sends X-Forwarded-Proto: https only when django_https is true.")
+    return found
+
+
+def get(socket_path: str, host: str, path: str, https: bool, timeout: float) -> tuple[int, str, str]:
+    conn = UnixHTTPConnection(socket_path, timeout)
+    headers = {"Host": host, "Accept": "application/json, text/html;q=0.9"}
+    if https:
+        headers["X-Forwarded-Proto"] = "https"
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        return response.status, response.getheader("Content-Type", ""), readable(body, response.getheader("Content-Type", ""))
+    finally:
+        conn.close()
+
+
+def unit_gone(unit: str, restarts_before: int | None) -> str:
+    """Why `unit` is not serving any more ('' while it is)."""
+    if not unit:
+        return ""
+    props = unit_show(unit, "ActiveState", "NRestarts", "InvocationID")
+    if props.get("ActiveState") not in ("active", "activating", "reloading"):
+        return f"{unit} is {props.get('ActiveState', 'unknown')}"
+    if restarts_before is not None and int(props.get("NRestarts") or 0) > restarts_before:
+        return f"{unit} crashed and was restarted"
+    return ""
+
+
+def check(socket_path: str, host: str, paths: list[str], https: bool, unit: str, retries: int, delay: float,
+          timeout: float = 10.0) -> dict:
+    """Every path must answer 200. Connection errors and 502/503/504 are retried (a booting app);
+    other answers are final. Stops at once when the unit stops or crashes."""
+    restarts = int(unit_show(unit, "NRestarts").get("NRestarts") or 0) if unit else None
+    answered = {}
+    for path in paths:
+        last = ""
+        for _attempt in range(max(1, retries)):
+            gone = unit_gone(unit, restarts)
+            if gone:
+                raise Failure(f"{gone} before it answered GET {path}:\n{tail(journal(unit, 40))}")
+            try:
+                status, _ctype, text = get(socket_path, host, path, https, timeout)
+            except (OSError, http.client.HTTPException) as error:
+                last = f"no answer ({error.__class__.__name__}: {error})"
+                time.sleep(delay)
+                continue
+            if status == 200:
+                answered[path] = status
+                break
+            last = f"{status}"
+            if status in (502, 503, 504):
+                time.sleep(delay)
+                continue
+            message = [f"GET {path} (Host {host}) through {socket_path} answered {status}:", tail(text, 1500)]
+            message += hints(status, text, host)
+            if unit:
+                message += [f"Last lines of {unit}'s journal:", tail(journal(unit, 20), 1500)]
+            raise Failure("\n".join(message))
+        else:
+            message = [f"GET {path} (Host {host}) through {socket_path}: {last} after {retries} tries."]
+            if unit:
+                message += [f"Last lines of {unit}'s journal:", tail(journal(unit, 20), 1500)]
+            raise Failure("\n".join(message))
+    return {"changed": False, "answered": answered}
+
+
+def wait_ready(unit: str, workers: int, timeout: float) -> dict:
+    """Until `workers` workers of the unit's current run have loaded the app (the gunicorn hook that
+    `serve` installs logs "onebox: worker <pid> ready"). Fails at once when the unit stops or
+    restarts, with its journal."""
+    props = unit_show(unit, "InvocationID", "NRestarts", "ActiveState")
+    invocation = props.get("InvocationID", "")
+    restarts = int(props.get("NRestarts") or 0)
+    deadline = time.monotonic() + timeout
+    ready: set[str] = set()
+    while True:
+        now = unit_show(unit, "InvocationID", "NRestarts", "ActiveState", "MainPID")
+        if now.get("ActiveState") not in ("active", "activating", "reloading") or (
+            now.get("InvocationID") != invocation or int(now.get("NRestarts") or 0) > restarts
+        ):
+            state = now.get("ActiveState")
+            raise Failure(
+                f"{unit} {'stopped' if state != 'active' else 'restarted'} while its workers booted "
+                f"({state}); its last lines:\n{tail(journal(unit, 40, invocation))}"
+            )
+        lines = journal(unit, 500, invocation)
+        ready = set(READY.findall(lines))
+        pids = set(children(int(now.get("MainPID") or 0)))
+        if len(ready & pids) >= workers:
+            return {"changed": False, "ready": len(ready & pids), "invocation": invocation}
+        if time.monotonic() > deadline:
+            raise Failure(
+                f"{unit}: {len(ready & pids)} of {workers} workers loaded the app after {timeout:.0f} s; "
+                f"its last lines:\n{tail(journal(unit, 40, invocation))}"
+            )
+        time.sleep(0.2)
+
+
+def children(pid: int) -> list[str]:
+    if pid <= 0:
+        return []
+    try:
+        raw = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return raw.split()
+
+
+# ---------------------------------------------------------------------------------------------
+# what a unit runs, and making the app's service run what is on disk
+
+
+def env_digest(path: Path) -> str:
+    try:
+        return file_digest(path)[:16]
+    except FileNotFoundError:
+        return ""
+
+
+def running(unit: str) -> dict:
+    """What the unit's gunicorn master started with, from its own command line (serve puts the
+    release, the env file's digest and the virtualenv there)."""
+    props = unit_show(unit, "ActiveState", "MainPID", "InvocationID")
+    pid = int(props.get("MainPID") or 0)
+    argv = proc_cmdline(pid) if pid else []
+    facts = {"active": props.get("ActiveState") == "active" and pid > 0, "pid": pid, "release": "", "env": "", "venv": ""}
+    for i, arg in enumerate(argv):
+        value = argv[i + 1] if i + 1 < len(argv) else ""
+        if arg == "--env" and value.startswith("ONEBOX_RELEASE="):
+            facts["release"] = value.split("=", 1)[1]
+        elif arg == "--env" and value.startswith("ONEBOX_ENV_DIGEST="):
+            facts["env"] = value.split("=", 1)[1]
+    if argv:
+        facts["venv"] = str(Path(argv[0]).parent.parent)
+    return facts
+
+
+def wanted(current: Path, env_file: Path) -> dict:
+    release = Path(os.path.realpath(current))
+    return {"release": release.name if current.is_symlink() else "", "env": env_digest(env_file),
+            "venv": os.path.realpath(release / ".venv")}
+
+
+def converge(args) -> dict:
+    """Make `args.unit` run what `current` and the env file say, without a moment in which nothing
+    accepts on the socket: when it runs something else, `args.handover` (a second instance on the
+    same systemd socket) starts on the wanted release first, then the service restarts, then the
+    handover stops. Nothing changes when the service already runs what is wanted."""
+    want = wanted(Path(args.current), Path(args.env_file))
+    if not want["release"]:
+        raise Failure(f"{args.current} does not point to a release: nothing to run.")
+    have = running(args.unit)
+    steps = []
+    if have["active"] and all(have[k] == want[k] for k in ("release", "env", "venv")):
+        if running(args.handover)["active"]:
+            systemctl("stop", args.handover)
+            steps.append(f"stopped {args.handover}, left by an earlier run")
+            return {"changed": True, "steps": steps, "running": want["release"]}
+        return {"changed": False, "steps": [], "running": want["release"]}
+    systemctl("reset-failed", args.unit, args.handover)
+    if have["active"]:
+        other = running(args.handover)
+        if not (other["active"] and all(other[k] == want[k] for k in ("release", "env", "venv"))):
+            if other["active"]:
+                systemctl("stop", args.handover)
+            start(args.handover)
+            wait_ready(args.handover, args.workers, args.timeout)
+            steps.append(f"{args.handover} serves {want['release']} while {args.unit} restarts")
+        result = systemctl("restart", args.unit)
+        steps.append(f"restarted {args.unit} (it ran {have['release'] or 'something else'})")
+    else:
+        result = systemctl("start", args.unit)
+        steps.append(f"started {args.unit}")
+    if result.returncode != 0:
+        raise Failure(f"{args.unit} did not start: {result.stderr.strip()}\n{tail(journal(args.unit, 40))}")
+    wait_ready(args.unit, args.workers, args.timeout)
+    now = running(args.unit)
+    if now["release"] != want["release"]:
+        raise Failure(f"{args.unit} runs {now['release']!r} after the restart, not {want['release']!r}.")
+    if running(args.handover)["active"]:
+        systemctl("stop", args.handover)
+        steps.append(f"stopped {args.handover}")
+    return {"changed": True, "steps": steps, "running": want["release"]}
+
+
+def start(unit: str) -> None:
+    result = systemctl("start", unit)
+    if result.returncode != 0:
+        raise Failure(f"{unit} did not start: {result.stderr.strip()}\n{tail(journal(unit, 40))}")
+
+
+def candidate(args) -> dict:
+    """Start the release on its own socket, wait until its worker loaded the app, ask it every check
+    path, and stop it (always, also when interrupted)."""
+    unit = f"{args.app}-candidate@{args.release}.service"
+    sock_unit = f"{args.app}-candidate@{args.release}.socket"
+    systemctl("reset-failed", unit, sock_unit)
+    try:
+        start(unit)
+        wait_ready(unit, 1, args.timeout)
+        return check(args.socket, args.host, args.path, args.https, unit, args.retries, args.delay)
+    finally:
+        systemctl("stop", unit, sock_unit)
+        systemctl("reset-failed", unit, sock_unit)
+
+
+def cleanup(app: str, keep_units: list[str]) -> dict:
+    """Stop the candidates a dead run left behind."""
+    listed = systemctl("list-units", "--all", "--plain", "--no-legend", f"{app}-candidate@*").stdout
+    stopped = []
+    for line in listed.splitlines():
+        name = line.split()[0] if line.split() else ""
+        if name and name not in keep_units:
+            systemctl("stop", name)
+            systemctl("reset-failed", name)
+            stopped.append(name)
+    return {"changed": bool(stopped), "stopped": stopped}
+
+
+# ---------------------------------------------------------------------------------------------
+# serve: gunicorn's ExecStart
+
+
+HOOKS = Path(__file__).with_name("gunicorn_hooks.py")
+
+
+def serve(args) -> None:
+    """Resolve `current` once and exec the release's gunicorn on it, with what the process
+    started with in its own command line (for `running`) and each release's own static root."""
+    release = Path(os.path.realpath(args.current))
+    if not release.is_dir():
+        raise Failure(f"{args.current} does not point to a release directory.")
+    venv = Path(os.path.realpath(release / ".venv"))
+    gunicorn = venv / "bin" / "gunicorn"
+    project = release / args.project_subdir if args.project_subdir else release
+    if args.static_env:
+        os.environ[args.static_env] = str(release / ".static")
+    os.environ["ONEBOX_RELEASE"] = release.name
+    argv = [
+        str(venv / "bin" / "python"),
+        str(gunicorn),
+        args.wsgi,
+        "--chdir",
+        str(project),
+        "--config",
+        str(HOOKS),
+        "--env",
+        f"ONEBOX_RELEASE={release.name}",
+        "--env",
+        f"ONEBOX_ENV_DIGEST={env_digest(Path(args.env_file))}",
+        *args.gunicorn,
+    ]
+    os.execv(argv[0], argv)
+
+
+# ---------------------------------------------------------------------------------------------
+# command line
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="onebox-release", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    lock = sub.add_parser("lock")
+    lock.add_argument("action", choices=["acquire", "release", "show"])
+    lock.add_argument("--app", required=True)
+    lock.add_argument("--run", default="")
+    lock.add_argument("--holder", default="")
+    lock.add_argument("--wait", type=float, default=0)
+    lock.add_argument("--lease", type=float, default=900)
+
+    hist = sub.add_parser("history")
+    hist.add_argument("action", choices=["add", "show", "pairs"])
+    hist.add_argument("--file", required=True)
+    hist.add_argument("--app-release", default="")
+    hist.add_argument("--frontend-release", default="")
+    hist.add_argument("--status", default="live", choices=["live", "failed"])
+    hist.add_argument("--reason", default="")
+    hist.add_argument("--by", default="")
+
+    kp = sub.add_parser("keep")
+    kp.add_argument("--history", required=True)
+    kp.add_argument("--count", type=int, required=True)
+    kp.add_argument("--app-current", default="")
+    kp.add_argument("--frontend-current", default="")
+
+    pr = sub.add_parser("prune")
+    pr.add_argument("--releases", required=True)
+    pr.add_argument("--keep", action="append", default=[])
+    pr.add_argument("--shared", action="append", default=[], help="SHARED_DIR:SUBDIR of each release")
+
+    pub = sub.add_parser("publish")
+    pub.add_argument("--source", required=True)
+    pub.add_argument("--target", required=True)
+
+    ck = sub.add_parser("check")
+    ck.add_argument("--socket", required=True)
+    ck.add_argument("--host", required=True)
+    ck.add_argument("--path", action="append", required=True)
+    ck.add_argument("--https", action="store_true")
+    ck.add_argument("--unit", default="")
+    ck.add_argument("--retries", type=int, default=30)
+    ck.add_argument("--delay", type=float, default=1.0)
+
+    wr = sub.add_parser("wait-ready")
+    wr.add_argument("--unit", required=True)
+    wr.add_argument("--workers", type=int, required=True)
+    wr.add_argument("--timeout", type=float, default=60)
+
+    rn = sub.add_parser("running")
+    rn.add_argument("--unit", required=True)
+
+    cv = sub.add_parser("converge")
+    cv.add_argument("--unit", required=True)
+    cv.add_argument("--handover", required=True)
+    cv.add_argument("--current", required=True)
+    cv.add_argument("--env-file", required=True)
+    cv.add_argument("--workers", type=int, required=True)
+    cv.add_argument("--timeout", type=float, default=90)
+
+    cd = sub.add_parser("candidate")
+    cd.add_argument("--app", required=True)
+    cd.add_argument("--release", required=True)
+    cd.add_argument("--socket", required=True)
+    cd.add_argument("--host", required=True)
+    cd.add_argument("--path", action="append", required=True)
+    cd.add_argument("--https", action="store_true")
+    cd.add_argument("--retries", type=int, default=30)
+    cd.add_argument("--delay", type=float, default=1.0)
+    cd.add_argument("--timeout", type=float, default=90)
+
+    cl = sub.add_parser("cleanup")
+    cl.add_argument("--app", required=True)
+
+    sv = sub.add_parser("serve")
+    sv.add_argument("--current", required=True)
+    sv.add_argument("--env-file", required=True)
+    sv.add_argument("--wsgi", required=True)
+    sv.add_argument("--project-subdir", default="")
+    sv.add_argument("--static-env", default="", help="environment variable that names STATIC_ROOT")
+    sv.add_argument("gunicorn", nargs=argparse.REMAINDER)
+
+    args = p.parse_args(argv)
+    try:
+        result = dispatch(args)
+    except Failure as failure:
+        print(str(failure), file=sys.stderr)
+        return failure.status
+    if result is not None:
+        print(json.dumps(result, sort_keys=True))
+    return 0
+
+
+def dispatch(args) -> dict | None:
+    if args.command == "lock":
+        lock = Lock(args.app)
+        if args.action == "acquire":
+            if not args.run:
+                raise Failure("lock acquire needs --run")
+            return lock.acquire(args.run, args.holder or "unknown", args.wait, args.lease, session_anchor())
+        if args.action == "release":
+            return lock.release(args.run)
+        return {"changed": False, "held": lock.holder()}
+    if args.command == "history":
+        history = History(Path(args.file))
+        if args.action == "add":
+            entry = history.add(
+                {"app": args.app_release, "frontend": args.frontend_release, "status": args.status,
+                 "reason": args.reason, "by": args.by}
+            )
+            return {"changed": True, "entry": entry}
+        if args.action == "pairs":
+            return {"changed": False, "pairs": history.live_pairs()}
+        return {"changed": False, "entries": history.entries()}
+    if args.command == "keep":
+        current = {"app": args.app_current, "frontend": args.frontend_current}
+        return {"changed": False, **keep(History(Path(args.history)), args.count, current)}
+    if args.command == "prune":
+        shared = []
+        for spec in args.shared:
+            folder, _, subdir = spec.partition(":")
+            shared.append((Path(folder), subdir))
+        return prune(Path(args.releases), args.keep, shared)
+    if args.command == "publish":
+        return publish(Path(args.source), Path(args.target))
+    if args.command == "check":
+        return check(args.socket, args.host, args.path, args.https, args.unit, args.retries, args.delay)
+    if args.command == "wait-ready":
+        return wait_ready(args.unit, args.workers, args.timeout)
+    if args.command == "running":
+        return running(args.unit)
+    if args.command == "converge":
+        return converge(args)
+    if args.command == "candidate":
+        return candidate(args)
+    if args.command == "cleanup":
+        return cleanup(args.app, [])
+    if args.command == "serve":
+        gunicorn = args.gunicorn[1:] if args.gunicorn[:1] == ["--"] else args.gunicorn
+        args.gunicorn = gunicorn
+        serve(args)
+    return None
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
