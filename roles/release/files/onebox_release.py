@@ -31,6 +31,7 @@ import fcntl
 import hashlib
 import html.parser
 import http.client
+import itertools
 import json
 import os
 import re
@@ -113,7 +114,7 @@ def session_anchor(pid: int | None = None) -> dict | None:
         chain.append((pid, stat))
         pid = stat[0]
     # An SSH session: the highest process whose parent is the listening sshd.
-    for (child, child_stat), (_parent, parent_stat) in zip(chain, chain[1:], strict=False):
+    for (child, child_stat), (_parent, parent_stat) in itertools.pairwise(chain):
         if parent_stat[2] == "sshd" and parent_stat[0] == 1 and child_stat[2].startswith("sshd"):
             return {"pid": child, "start": child_stat[1], "kind": "ssh session"}
     # A Mitogen interpreter lives as long as its controller (docker exec, or local).
@@ -124,7 +125,8 @@ def session_anchor(pid: int | None = None) -> dict | None:
 
 
 def systemctl(*args: str, check: bool = False) -> subprocess.CompletedProcess:
-    return subprocess.run(["systemctl", *args], capture_output=True, text=True, check=check)
+    # The host's own systemctl, with unit names the roles pass.
+    return subprocess.run(["systemctl", *args], capture_output=True, text=True, check=check)  # noqa: S603, S607
 
 
 def unit_show(unit: str, *names: str) -> dict[str, str]:
@@ -135,7 +137,7 @@ def unit_show(unit: str, *names: str) -> dict[str, str]:
 def journal(unit: str, lines: int = 30, invocation: str = "") -> str:
     args = ["journalctl", "--no-pager", "--quiet", "--output=cat", "--lines", str(lines)]
     args += [f"_SYSTEMD_INVOCATION_ID={invocation}"] if invocation else ["--unit", unit]
-    return subprocess.run(args, capture_output=True, text=True, check=False).stdout
+    return subprocess.run(args, capture_output=True, text=True, check=False).stdout  # noqa: S603
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,7 +431,9 @@ def hints(status: int | None, text: str, host: str) -> list[str]:
             "shared/media is writable): point the setting at shared/media or /tmp."
         )
     if status in (301, 302, 307, 308) and "https" in text.lower():
-        found.append("It redirected to https: the check sends X-Forwarded-Proto: https only when django_https is true.")
+        found.append(
+            "It redirected to https: the check sends X-Forwarded-Proto: https only when django_https is true."
+        )
     return found
 
 
@@ -442,7 +446,11 @@ def get(socket_path: str, host: str, path: str, https: bool, timeout: float) -> 
         conn.request("GET", path, headers=headers)
         response = conn.getresponse()
         body = response.read()
-        return response.status, response.getheader("Content-Type", ""), readable(body, response.getheader("Content-Type", ""))
+        return (
+            response.status,
+            response.getheader("Content-Type", ""),
+            readable(body, response.getheader("Content-Type", "")),
+        )
     finally:
         conn.close()
 
@@ -459,8 +467,16 @@ def unit_gone(unit: str, restarts_before: int | None) -> str:
     return ""
 
 
-def check(socket_path: str, host: str, paths: list[str], https: bool, unit: str, retries: int, delay: float,
-          timeout: float = 10.0) -> dict:
+def check(
+    socket_path: str,
+    host: str,
+    paths: list[str],
+    https: bool,
+    unit: str,
+    retries: int,
+    delay: float,
+    timeout: float = 10.0,
+) -> dict:
     """Every path must answer 200. Connection errors and 502/503/504 are retried (a booting app);
     other answers are final. Stops at once when the unit stops or crashes."""
     restarts = int(unit_show(unit, "NRestarts").get("NRestarts") or 0) if unit else None
@@ -556,7 +572,13 @@ def running(unit: str) -> dict:
     props = unit_show(unit, "ActiveState", "MainPID", "InvocationID")
     pid = int(props.get("MainPID") or 0)
     argv = proc_cmdline(pid) if pid else []
-    facts = {"active": props.get("ActiveState") == "active" and pid > 0, "pid": pid, "release": "", "env": "", "venv": ""}
+    facts = {
+        "active": props.get("ActiveState") == "active" and pid > 0,
+        "pid": pid,
+        "release": "",
+        "env": "",
+        "venv": "",
+    }
     for i, arg in enumerate(argv):
         value = argv[i + 1] if i + 1 < len(argv) else ""
         if arg == "--env" and value.startswith("ONEBOX_RELEASE="):
@@ -570,8 +592,11 @@ def running(unit: str) -> dict:
 
 def wanted(current: Path, env_file: Path) -> dict:
     release = Path(os.path.realpath(current))
-    return {"release": release.name if current.is_symlink() else "", "env": env_digest(env_file),
-            "venv": os.path.realpath(release / ".venv")}
+    return {
+        "release": release.name if current.is_symlink() else "",
+        "env": env_digest(env_file),
+        "venv": os.path.realpath(release / ".venv"),
+    }
 
 
 def converge(args) -> dict:
@@ -683,7 +708,7 @@ def serve(args) -> None:
         f"ONEBOX_ENV_DIGEST={env_digest(Path(args.env_file))}",
         *args.gunicorn,
     ]
-    os.execv(argv[0], argv)
+    os.execv(argv[0], argv)  # noqa: S606 (the release's own gunicorn, no shell involved)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -798,8 +823,13 @@ def dispatch(args) -> dict | None:
         history = History(Path(args.file))
         if args.action == "add":
             entry = history.add(
-                {"app": args.app_release, "frontend": args.frontend_release, "status": args.status,
-                 "reason": args.reason, "by": args.by}
+                {
+                    "app": args.app_release,
+                    "frontend": args.frontend_release,
+                    "status": args.status,
+                    "reason": args.reason,
+                    "by": args.by,
+                }
             )
             return {"changed": True, "entry": entry}
         if args.action == "pairs":
