@@ -12,7 +12,7 @@ MOLECULE_DISTROS ?= debian12 debian13
 export MOLECULE_DISTROS
 
 .PHONY: help setup lock dev test test-quick test-deps test-app test-frontend test-project test-molecule lint \
-        engine images host up down deploy rollback init dump backup restore bench
+        engine images host up down site deploy rollback releases init dump backup restore bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -78,12 +78,18 @@ up: setup ## The whole stack on the local VPS over SSH, HTTPS from Pebble; print
 
 ANSIBLE_ENV_ARGS = -i inventory/$(ENV) $(if $(wildcard inventory/$(ENV)/.vault_pass),--vault-password-file inventory/$(ENV)/.vault_pass)
 
+site: setup ## The whole site.yml for an inventory (what a fresh server needs first): make site ENV=<inventory>
+	ansible-playbook $(ANSIBLE_ENV_ARGS) site.yml
+
 deploy: setup ## A new release of the app and frontend: make deploy ENV=<inventory>
 	ansible-playbook $(ANSIBLE_ENV_ARGS) playbooks/deploy.yml
 
 rollback: setup ## Back to the previous release: make rollback ENV=<inventory> [RELEASE=<id>]
 	ansible-playbook $(ANSIBLE_ENV_ARGS) playbooks/rollback.yml $(if $(RELEASE),-e release=$(RELEASE)) \
 	  $(if $(FRONTEND_RELEASE),-e frontend_release=$(FRONTEND_RELEASE))
+
+releases: setup ## Which release pairs went live when, which failed and why: make releases ENV=<inventory>
+	ansible-playbook $(ANSIBLE_ENV_ARGS) playbooks/releases.yml
 
 backup: setup ## A backup now, then the freshness check: make backup ENV=<inventory> [TYPE=full|diff|incr]
 	ansible-playbook $(ANSIBLE_ENV_ARGS) playbooks/backup.yml $(if $(TYPE),-e backup_type="$(TYPE)")

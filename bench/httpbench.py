@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Closed-loop HTTP/1.1 keep-alive throughput: N connections, each sending its next request as soon
-as the last answer is in, for a fixed time, over TCP, TLS or a unix socket.
+"""Closed-loop HTTP/1.1 throughput: N clients, each sending its next request as soon as the last
+answer is in, for a fixed time, over TCP, TLS or a unix socket; connections are kept alive unless
+the server closes them (gunicorn's sync workers do, after every response: then the client, like
+nginx in front of gunicorn, connects again, and that time is part of the latency).
 
 Standard library only: `make bench` copies it onto the host and runs it there with the host's
 Python, so the same client measures nginx (TCP, TLS) and gunicorn's own unix socket. It prints one
@@ -52,8 +54,9 @@ class Stats:
             self.errors[name] = self.errors.get(name, 0) + 1
 
 
-async def read_response(reader: asyncio.StreamReader) -> int:
-    """One response; returns its status. Handles Content-Length and chunked bodies."""
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """One response: its status, and whether the server closes the connection after it (gunicorn's
+    sync workers do after every response; the client then connects again, as nginx does)."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split(" ", 2)[1])
@@ -70,9 +73,7 @@ async def read_response(reader: asyncio.StreamReader) -> int:
                 break
     else:
         await reader.readexactly(int(headers.get("content-length", "0")))
-    if headers.get("connection", "").lower() == "close":
-        raise ConnectionResetError("the server closed the connection")
-    return status
+    return status, headers.get("connection", "").lower() == "close"
 
 
 async def connect(args, context):
@@ -95,11 +96,14 @@ async def client(args, context, request: bytes, stats: Stats, deadline: float):
                 reader, writer = await connect(args, context)
             start = time.monotonic()
             writer.write(request)
-            status = await read_response(reader)
+            status, closing = await read_response(reader)
             if stats.measuring:
                 stats.latencies.append(time.monotonic() - start)
                 if not 200 <= status < 300:
                     stats.non_2xx += 1
+            if closing:
+                writer.close()
+                writer = None
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
             stats.error(exc)
             if writer is not None:

@@ -267,10 +267,11 @@ def load_window(host: Host, seconds: float | None, action=None, rate: int = 40) 
     return {**result, "action": info}
 
 
-def measure(args) -> dict:
+def measure(args, figures: dict) -> dict:
+    """Fills `figures` as it goes, so a run that stops half-way still reports what it measured."""
     distro = args.distro
     site, plain = Host("site", distro), Host("plain", distro)
-    figures: dict = {"distro": distro, "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    figures.update({"distro": distro, "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
     for host in (site, plain):
         host.down()
     if STATE.exists():
@@ -394,9 +395,6 @@ def measure(args) -> dict:
         args.seconds,
     )
 
-    if not args.keep:
-        for host in (site, plain):
-            host.down()
     figures["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return figures
 
@@ -408,85 +406,90 @@ def ratio(a, b):
 def goals(f: dict) -> list[dict]:
     rows = []
 
-    def row(name, value, unit, goal, ok, note=""):
+    def row(name, needs, compute):
+        """compute() -> (value, unit, goal, met, note); a figure whose measurement is missing says so."""
+        if any(key not in f for key in needs):
+            rows.append(
+                {"figure": name, "value": None, "unit": "", "goal": "", "met": False, "note": "not measured"}
+            )
+            return
+        value, unit, goal, met, note = compute()
         rows.append(
-            {"figure": name, "value": value, "unit": unit, "goal": goal, "met": bool(ok), "note": note}
+            {"figure": name, "value": value, "unit": unit, "goal": goal, "met": bool(met), "note": note}
         )
 
-    first, floor = f["first_converge"]["seconds"], f["floor"]["seconds"]
-    row(
-        "first converge / package floor",
-        ratio(first, floor),
-        "x",
-        "<= 1.5",
-        ratio(first, floor) <= 1.5,
-        f"site.yml {first} s vs apt-get + venv {floor} s ({f['floor']['apt_s']} + {f['floor']['venv_s']})",
-    )
-    nc = f["no_change"]
-    row(
-        "no-change site.yml",
-        nc["seconds"],
-        "s",
-        "<= 20, changed=0",
-        nc["seconds"] <= 20 and nc.get("changed") == 0,
-        f"changed={nc.get('changed')}, {nc.get('ok')} tasks ok, "
-        f"{ratio(nc['seconds'], first)}x the first converge",
-    )
-    cd = f["code_deploy"]
-    row("code-only deploy", cd["seconds"], "s", "<= 15", cd["seconds"] <= 15, f"changed={cd.get('changed')}")
-    dd = f["dependency_deploy"]
-    row("deploy with a new lock file", dd["seconds"], "s", "(reported)", True, f"changed={dd.get('changed')}")
-    h, s, p = f["serving_https"], f["serving_static"], f["serving_http"]
-    row(
-        "HTTP through nginx / direct",
-        ratio(p["http"]["rps"], p["direct"]["rps"]),
-        "x",
-        ">= 0.95",
-        ratio(p["http"]["rps"], p["direct"]["rps"]) >= 0.95,
-        f"{p['http']['rps']} vs {p['direct']['rps']} req/s (median of {len(p['http']['runs'])}, alternated)",
-    )
-    row(
-        "HTTPS through nginx / direct",
-        ratio(h["https"]["rps"], h["direct"]["rps"]),
-        "x",
-        ">= 0.85",
-        ratio(h["https"]["rps"], h["direct"]["rps"]) >= 0.85,
-        f"{h['https']['rps']} vs {h['direct']['rps']} req/s, keep-alive",
-    )
-    row(
-        "hashed static asset / app",
-        ratio(s["static"]["rps"], s["app"]["rps"]),
-        "x",
-        ">= 10",
-        ratio(s["static"]["rps"], s["app"]["rps"]) >= 10,
-        f"{s['static']['rps']} vs {s['app']['rps']} req/s over HTTPS; "
-        f"client CPU {s['static']['client_cpu_share']}",
-    )
-    calm, busy = f["deploy_load"]["calm"], f["deploy_load"]["deploy"]
-    row(
-        "failed requests during a deploy",
-        busy.get("failed"),
-        "",
-        "0",
-        busy.get("failed") == 0,
-        f"{busy.get('requests')} requests at a fixed rate",
-    )
-    row(
-        "p99 during a deploy / without",
-        ratio(busy.get("p99_ms"), calm.get("p99_ms")),
-        "x",
-        "<= 2",
-        (ratio(busy.get("p99_ms"), calm.get("p99_ms")) or 99) <= 2,
-        f"p99 {busy.get('p99_ms')} vs {calm.get('p99_ms')} ms",
-    )
-    row(
-        "slowest request during a deploy",
-        busy.get("max_ms"),
-        "ms",
-        "<= 1000",
-        (busy.get("max_ms") or 1e9) <= 1000,
-        f"without a deploy: {calm.get('max_ms')} ms",
-    )
+    def first():
+        a, b = f["first_converge"]["seconds"], f["floor"]["seconds"]
+        note = f"site.yml {a} s vs apt-get + venv {b} s ({f['floor']['apt_s']} + {f['floor']['venv_s']})"
+        return ratio(a, b), "x", "<= 1.5", ratio(a, b) <= 1.5, note
+
+    def no_change():
+        nc = f["no_change"]
+        note = (
+            f"changed={nc.get('changed')}, {nc.get('ok')} tasks ok, "
+            f"{ratio(nc['seconds'], f['first_converge']['seconds'])}x the first converge"
+        )
+        return nc["seconds"], "s", "<= 20, changed=0", nc["seconds"] <= 20 and nc.get("changed") == 0, note
+
+    def code():
+        cd = f["code_deploy"]
+        return cd["seconds"], "s", "<= 15", cd["seconds"] <= 15, f"changed={cd.get('changed')}"
+
+    def deps():
+        dd = f["dependency_deploy"]
+        return dd["seconds"], "s", "(reported)", True, f"changed={dd.get('changed')}"
+
+    def http():
+        p = f["serving_http"]
+        r = ratio(p["http"]["rps"], p["direct"]["rps"])
+        runs = len(p["http"]["runs"])
+        note = f"{p['http']['rps']} vs {p['direct']['rps']} req/s (median of {runs}, alternated)"
+        return r, "x", ">= 0.95", r >= 0.95, note
+
+    def https():
+        h = f["serving_https"]
+        r = ratio(h["https"]["rps"], h["direct"]["rps"])
+        return r, "x", ">= 0.85", r >= 0.85, f"{h['https']['rps']} vs {h['direct']['rps']} req/s, keep-alive"
+
+    def static():
+        s = f["serving_static"]
+        r = ratio(s["static"]["rps"], s["app"]["rps"])
+        note = (
+            f"{s['static']['rps']} vs {s['app']['rps']} req/s over HTTPS; "
+            f"client CPU {s['static']['client_cpu_share']}"
+        )
+        return r, "x", ">= 10", r >= 10, note
+
+    def failed():
+        busy = f["deploy_load"]["deploy"]
+        return (
+            busy.get("failed"),
+            "",
+            "0",
+            busy.get("failed") == 0,
+            f"{busy.get('requests')} requests at a fixed rate",
+        )
+
+    def p99():
+        calm, busy = f["deploy_load"]["calm"], f["deploy_load"]["deploy"]
+        r = ratio(busy.get("p99_ms"), calm.get("p99_ms"))
+        return r, "x", "<= 2", (r or 99) <= 2, f"p99 {busy.get('p99_ms')} vs {calm.get('p99_ms')} ms"
+
+    def slowest():
+        calm, busy = f["deploy_load"]["calm"], f["deploy_load"]["deploy"]
+        value = busy.get("max_ms")
+        return value, "ms", "<= 1000", (value or 1e9) <= 1000, f"without a deploy: {calm.get('max_ms')} ms"
+
+    row("first converge / package floor", ["first_converge", "floor"], first)
+    row("no-change site.yml", ["no_change", "first_converge"], no_change)
+    row("code-only deploy", ["code_deploy"], code)
+    row("deploy with a new lock file", ["dependency_deploy"], deps)
+    row("HTTP through nginx / direct", ["serving_http"], http)
+    row("HTTPS through nginx / direct", ["serving_https"], https)
+    row("hashed static asset / app", ["serving_static"], static)
+    row("failed requests during a deploy", ["deploy_load"], failed)
+    row("p99 during a deploy / without", ["deploy_load"], p99)
+    row("slowest request during a deploy", ["deploy_load"], slowest)
     return rows
 
 
@@ -509,15 +512,32 @@ def main(argv=None) -> int:
     p.add_argument("--keep", action="store_true", help="leave the two VPSs running")
     p.add_argument("--report", type=Path, help="print the table of an earlier JSON file, measure nothing")
     args = p.parse_args(argv)
-    figures = json.loads(args.report.read_text())["figures"] if args.report else measure(args)
+    error = ""
+    if args.report:
+        figures = json.loads(args.report.read_text())["figures"]
+    else:
+        figures = {}
+        try:
+            measure(args, figures)
+        except (SystemExit, Exception) as failure:  # report what was measured, then the failure
+            error = str(failure)
+            figures["error"] = error
+        finally:
+            if not args.keep:
+                for key in HOSTS:
+                    Host(key, args.distro).down()
     rows = goals(figures)
     print(table(rows))
     if not args.report:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         doc = json.dumps({"figures": figures, "goals": rows}, indent=1)
+        OUT.mkdir(parents=True, exist_ok=True)
         (OUT / f"{stamp}.json").write_text(doc + "\n")
         (OUT / "latest.json").write_text(doc + "\n")
         print(f"\nwritten to .cache/bench/{stamp}.json")
+    if error:
+        print(f"\nbench: stopped early: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -81,7 +81,7 @@ def static(site: Path) -> dict:
 
 
 def test_good_input_passes_validation_and_the_build(tmp_path, static_site):
-    result = run_role(tmp_path, static(static_site), "--tags=validate,build")
+    result = run_role(tmp_path, static(static_site), "--tags=validate,frontend-build")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "failed=0" in result.stdout
     assert "Compute the release id" in result.stdout
@@ -108,7 +108,8 @@ def test_an_unchanged_source_is_not_built_again(tmp_path):
     for change in (None, None, "second"):
         if change:
             (source / "src" / "index.html").write_text(f"<h1>{change}</h1>\n")
-        result = run_role(tmp_path, variables, "--tags=validate,build", "-e", "frontend_install_command=")
+        tags = "--tags=validate,frontend-build"
+        result = run_role(tmp_path, variables, tags, "-e", "frontend_install_command=")
         assert result.returncode == 0, result.stdout + result.stderr
         ids.append(sorted(f.read_text() for f in (tmp_path / ".cache" / "onebox" / "frontend").glob("*.id")))
     assert builds.read_text().splitlines() == ["built", "built"]

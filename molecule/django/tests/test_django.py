@@ -73,9 +73,15 @@ def main_pid(host, unit=f"{APP}.service"):
     return host.check_output("systemctl show --property=MainPID --value %s", unit).strip()
 
 
+def entries(host):
+    """The shared history of deploys: one JSON object a line."""
+    lines = host.file(f"{ROOT}/history.jsonl").content_string.splitlines()
+    return [json.loads(line) for line in lines if line]
+
+
 def history(host):
-    lines = host.file(f"{ROOT}/releases.log").content_string.splitlines()
-    return [line.split()[1] for line in lines if line.strip()]
+    """The app releases that went live, in order."""
+    return [entry["app"] for entry in entries(host) if entry["status"] == "live"]
 
 
 BOOT_CHECK = "Check that the release candidate answers the release checks"
@@ -328,3 +334,37 @@ def test_the_startproject_project_answers_and_reached_its_database(host):
     requirements = host.file(f"/srv/{OTHER}/current/.venv/requirements.txt").content_string
     assert "--hash" not in requirements
     assert "dj-database-url" in requirements
+
+
+def test_a_failed_release_left_the_live_environment_and_static_files_as_they_were(host):
+    """The release that cannot boot came with a changed environment and a stylesheet of its own:
+    the candidate ran with both, nothing the live release uses has either."""
+    broken = failed_release(host)
+    with host.sudo():
+        live = host.file(f"/etc/{APP}/env").content_string
+        proposed = host.file("/var/tmp/onebox-test-env.next-of-the-failed-release").content_string
+        own = host.run("ls %s/releases/%s/.static/portfolios", ROOT, broken).stdout.split()
+        shared = host.run("ls %s/shared/static/portfolios", ROOT)
+        manifest = host.file(f"{ROOT}/shared/static/staticfiles.json").content_string
+        current_manifest = host.file(f"{ROOT}/current/.static/staticfiles.json").content_string
+    assert "ONEBOX_FAILED_RELEASE_PROBE" in proposed
+    assert "ONEBOX_FAILED_RELEASE_PROBE" not in live
+    assert any(name.startswith("onebox-broken") for name in own), own
+    assert "onebox-broken" not in shared.stdout
+    assert manifest == current_manifest
+    assert "onebox-broken" not in manifest
+
+
+def test_the_history_names_each_failed_release_and_why(host):
+    failed = [entry for entry in entries(host) if entry["status"] == "failed"]
+    reasons = {entry["app"]: entry["reason"] for entry in failed}
+    assert BOOT_CHECK in reasons[failed_release(host)]
+    assert "a release whose workers cannot boot" in reasons[failed_release(host)]
+    assert MIGRATION_CHECK in reasons[failed_release(host, MIGRATION_CHECK)]
+
+
+def test_no_candidate_or_handover_is_left_running(host):
+    with host.sudo():
+        units = host.check_output("systemctl list-units --all --plain --no-legend '%s-*'", APP)
+    running = [line.split()[0] for line in units.splitlines() if " running " in f" {line} "]
+    assert running == [], units

@@ -1,11 +1,16 @@
 """Releases while clients keep asking: a deploy of a code change, a rollback, a failed deploy and a
 rollback to a named release, each through the playbook a user runs (make deploy / make rollback),
-each inside a load window that must see no failed or non-2xx response."""
+each inside a load window that must see no failed or non-2xx response. Then what must never break a
+release: bad input (stopped before any change), a second deploy at the same time (it waits, or
+stops naming the first), and a controller killed at several points of a deploy (the next run
+repairs it)."""
 
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -14,22 +19,65 @@ from conftest import APP, ROOT, load_window
 CANARY = "/api/canary/"
 RELEASES = f"/srv/{APP}/releases"
 CANDIDATE_CHECK = 'failed at "Check that the release candidate answers the release checks"'
+# What a failed release must leave exactly as it was.
+LIVE_FILES = [
+    f"/etc/{APP}/env",
+    f"/etc/nginx/sites-available/{APP}.conf",
+    f"/srv/{APP}/shared/static/staticfiles.json",
+]
+
+
+def command(name, *extra):
+    inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
+    return ["ansible-playbook", "-i", str(inventory), str(ROOT / name), *extra]
 
 
 def playbook(name, *extra):
     """ansible-playbook against this scenario's host, as `make deploy` runs it against an inventory."""
-    inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
-    return subprocess.run(
-        ["ansible-playbook", "-i", str(inventory), str(ROOT / "playbooks" / name), *extra],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    return subprocess.run(command(name, *extra), capture_output=True, text=True, timeout=900, check=False)
+
+
+def words(result):
+    return " ".join((result.stdout + result.stderr).split())
 
 
 def current(host):
     return Path(host.file(f"/srv/{APP}/current").linked_to).name
+
+
+def frontend_current(host):
+    return Path(host.file(f"/srv/{APP}/frontend/current").linked_to).name
+
+
+def history(host):
+    with host.sudo():
+        text = host.file(f"/srv/{APP}/history.jsonl").content_string
+    return [json.loads(line) for line in text.splitlines() if line]
+
+
+def live_digests(host):
+    with host.sudo():
+        return {path: host.file(path).sha256sum for path in LIVE_FILES}
+
+
+def service_runs(host):
+    """What the app's service runs, as the release program reads it off its gunicorn."""
+    with host.sudo():
+        return json.loads(host.check_output("onebox-release running --unit %s.service", APP))
+
+
+def leftovers(host):
+    """Units and directories a deploy must never leave behind."""
+    with host.sudo():
+        units = host.check_output(
+            "systemctl list-units --all --plain --no-legend '%s-candidate@*' '%s-handover.service'", APP, APP
+        )
+        partial = host.run("ls -a %s /srv/%s/frontend/releases /srv/%s/venvs", RELEASES, APP, APP).stdout
+    active = [line.split()[0] for line in units.splitlines() if " active " in f" {line} "]
+    unfinished = [
+        name for name in partial.split() if name.endswith(".partial") or name.startswith(".building")
+    ]
+    return active, unfinished
 
 
 def canary(site):
@@ -39,74 +87,94 @@ def canary(site):
 
 @pytest.fixture(scope="module")
 def copies(tmp_path_factory):
-    """Two copies of app/ (the real one stays untouched): one adds an API URL, the other also cannot boot."""
+    """Copies of app/ (the real one stays untouched): one adds an API URL, one also cannot boot, and
+    further one-line changes for the deploys that are interrupted or run side by side."""
     base = tmp_path_factory.mktemp("apps")
-    changed, broken = base / "app-changed", base / "app-broken"
+    names = ["changed", "broken", "second", *(f"killed-{n}" for n in range(4)), "racing"]
     ignore = shutil.ignore_patterns(".env", "db.sqlite3", "var", "__pycache__", ".pytest_cache")
-    for copy in (changed, broken):
+    made = {}
+    for name in names:
+        copy = base / f"app-{name}"
         shutil.copytree(ROOT / "app", copy, ignore=ignore)
         with (copy / "config" / "urls.py").open("a") as f:
             f.write(
                 "\nfrom django.http import HttpResponse  # noqa: E402\n\n"
                 'urlpatterns.insert(0, path("api/canary/", lambda request: HttpResponse("canary")))\n'
             )
-    with (broken / "config" / "wsgi.py").open("a") as f:
+            if name not in ("changed", "broken"):
+                f.write(f"# {name}\n")
+        made[name] = copy
+    # A new lock file: the deploy builds a virtualenv (the first kill point).
+    with (made["killed-0"] / "requirements.lock").open("a") as f:
+        f.write("# a new lock file\n")
+    with (made["broken"] / "config" / "wsgi.py").open("a") as f:
         f.write('\nraise RuntimeError("a release whose workers cannot boot")\n')
-    return {"changed": changed, "broken": broken}
+    return made
 
 
 @pytest.fixture(scope="module")
 def first(host):
-    """The release site.yml made, before any of these tests ran."""
-    return current(host)
+    """The pair site.yml made, before any of these tests ran."""
+    return current(host), frontend_current(host)
 
 
 def test_a_deploy_of_a_code_change_fails_no_request(site, host, copies, first, tmp_path):
     assert canary(site)[0] == 404
     with load_window(site, "deploy of a code change", tmp=tmp_path) as load:
-        result = playbook("deploy.yml", "-e", f"django_source_dir={copies['changed']}")
+        result = playbook("playbooks/deploy.yml", "-e", f"django_source_dir={copies['changed']}")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr
-    assert current(host) != first
+    assert current(host) != first[0]
     assert canary(site) == (200, b"canary")
     assert load["failed"] == 0, json.dumps(load)
     assert load["ok"] > 0
+    # The service runs exactly what current says; nothing of the handover is left.
+    assert service_runs(host)["release"] == current(host)
+    assert leftovers(host) == ([], [])
 
 
-def test_a_rollback_fails_no_request(site, host, first, tmp_path):
+def test_a_rollback_goes_back_to_the_pair_and_fails_no_request(site, host, first, tmp_path):
     with load_window(site, "rollback", tmp=tmp_path) as load:
-        result = playbook("rollback.yml")
+        result = playbook("playbooks/rollback.yml")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr
-    assert current(host) == first
+    assert (current(host), frontend_current(host)) == first
     assert canary(site)[0] == 404
     assert load["failed"] == 0, json.dumps(load)
     assert load["ok"] > 0
+    last = history(host)[-1]
+    assert (last["app"], last["frontend"], last["status"]) == (*first, "live")
 
 
-def test_a_failed_deploy_names_its_check_serves_on_and_keeps_it_marked(site, host, copies, first, tmp_path):
+def test_a_failed_deploy_names_its_check_serves_on_and_changes_nothing_live(
+    site, host, copies, first, tmp_path
+):
     with host.sudo():
         before = set(host.file(RELEASES).listdir())
+    digests = live_digests(host)
     with load_window(site, "failed deploy", tmp=tmp_path) as load:
-        result = playbook("deploy.yml", "-e", f"django_source_dir={copies['broken']}")
-    out = result.stdout + result.stderr
+        result = playbook("playbooks/deploy.yml", "-e", f"django_source_dir={copies['broken']}")
+    out = words(result)
     assert result.returncode != 0, out[-4000:]
-    assert CANDIDATE_CHECK in " ".join(out.split()), out[-4000:]
-    assert current(host) == first
+    assert CANDIDATE_CHECK in out, out[-4000:]
+    # The message ends with the cause, not with the start of a traceback.
+    assert "a release whose workers cannot boot" in out, out[-4000:]
+    assert current(host) == first[0]
     with host.sudo():
         (failed,) = set(host.file(RELEASES).listdir()) - before
         mark = host.file(f"{RELEASES}/{failed}/FAILED").content_string
     assert "Check that the release candidate answers the release checks" in mark
+    assert live_digests(host) == digests
+    assert history(host)[-1]["status"] == "failed"
     assert load["failed"] == 0, json.dumps(load)
     assert load["ok"] > 0
 
 
 def test_a_rollback_to_a_named_release_goes_there(site, host, first, tmp_path):
     """The code change is still on disk: naming it brings it back (a roll forward)."""
-    with host.sudo():
-        log = host.file(f"/srv/{APP}/releases.log").content_string
-    history = [line.split()[1] for line in log.splitlines()]
-    changed = next(r for r in reversed(history) if r != first)
+    changed = next(
+        e["app"] for e in reversed(history(host)) if e["status"] == "live" and e["app"] != first[0]
+    )
     with load_window(site, "rollback to a named release", tmp=tmp_path) as load:
-        result = playbook("rollback.yml", "-e", f"release={changed}")
+        result = playbook("playbooks/rollback.yml", "-e", f"release={changed}")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr
     assert current(host) == changed
     assert canary(site) == (200, b"canary")
@@ -115,9 +183,149 @@ def test_a_rollback_to_a_named_release_goes_there(site, host, first, tmp_path):
 
 def test_a_rollback_to_a_release_that_is_not_there_changes_nothing(host):
     before = current(host)
-    result = playbook("rollback.yml", "-e", "release=0000000000000000")
-    out = " ".join((result.stdout + result.stderr).split())
+    result = playbook("playbooks/rollback.yml", "-e", "release=0000000000000000")
+    out = words(result)
     assert result.returncode != 0, out[-4000:]
     assert "django_rollback_release" in out, out[-4000:]
     assert "is not a release on this host" in out, out[-4000:]
     assert current(host) == before
+
+
+@pytest.mark.parametrize(
+    ("extra", "variable"),
+    [
+        ({"onebox_domain": "bad_domain!"}, "onebox_domain"),
+        ({"onebox_admin_email": "not-an-email"}, "onebox_admin_email"),
+        ({"django_gunicorn_workers": 0}, "django_gunicorn_workers"),
+        ({"nginx_client_max_body_size": "lots"}, "nginx_client_max_body_size"),
+    ],
+    ids=["bad domain", "bad email", "no workers", "bad body size"],
+)
+def test_bad_input_stops_site_yml_before_any_change(host, extra, variable):
+    digests = live_digests(host)
+    result = playbook("site.yml", "-e", json.dumps(extra))
+    out = words(result)
+    assert result.returncode != 0, out[-4000:]
+    assert variable in out, out[-4000:]
+    assert "changed=0" in out, out[-4000:]
+    assert live_digests(host) == digests
+
+
+def test_a_second_deploy_waits_for_the_first_or_stops_naming_it(site, host, copies, tmp_path):
+    first_run = subprocess.Popen(
+        command("playbooks/deploy.yml", "-e", f"django_source_dir={copies['second']}"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until(lambda: lock_holder(host) is not None, 120, "the first deploy never took the lock")
+        racing = f"django_source_dir={copies['racing']}"
+        impatient = playbook("playbooks/deploy.yml", "-e", racing, "-e", "release_lock_wait=1")
+        patient = subprocess.Popen(
+            command("playbooks/deploy.yml", "-e", racing),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        first_out, _ = first_run.communicate(timeout=600)
+        patient_out, _ = patient.communicate(timeout=600)
+    finally:
+        if first_run.poll() is None:
+            first_run.kill()
+    assert first_run.returncode == 0, first_out[-4000:]
+    out = words(impatient)
+    assert impatient.returncode != 0, out[-3000:]
+    assert "is being deployed by" in out, out[-3000:]
+    assert "since" in out, out[-3000:]
+    assert patient.returncode == 0, patient_out[-4000:]
+    # The two deploys ran one after the other: the second's release is live, and the history has both.
+    live = [e for e in history(host) if e["status"] == "live"]
+    assert live[-1]["app"] == current(host)
+    assert live[-2]["app"] != current(host)
+    assert service_runs(host)["release"] == current(host)
+
+
+def lock_holder(host):
+    with host.sudo():
+        held = json.loads(host.check_output("onebox-release lock show --app %s", APP))["held"]
+    return held if held and not held.get("dead") else None
+
+
+def wait_until(condition, seconds, message, interval=0.1):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError(message)
+
+
+def candidate_running(host):
+    with host.sudo():
+        return " active " in host.run("systemctl list-units --plain --no-legend '%s-candidate@*'", APP).stdout
+
+
+def handover_running(host):
+    with host.sudo():
+        return host.run("systemctl is-active %s-handover.service", APP).stdout.strip() == "active"
+
+
+def switched_from(before):
+    return lambda host: current(host) != before
+
+
+KILL_POINTS = [
+    "while the virtualenv is built",
+    "while the candidate is checked",
+    "right after the switch",
+    "during the handover",
+]
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_a_controller_killed_mid_deploy_is_repaired_by_the_next_run(site, host, copies, point, tmp_path):
+    """The controller dies (SIGKILL, SSH gone with it) at a point of a deploy; the next deploy
+    finishes the job: the service runs exactly what current says, with the live environment, and
+    no candidate, handover or half-unpacked release of the dead run is left."""
+    index = KILL_POINTS.index(point)
+    source = copies[f"killed-{index}"]
+    before = current(host)
+    conditions = {
+        "while the candidate is checked": candidate_running,
+        "right after the switch": switched_from(before),
+        "during the handover": handover_running,
+        "while the virtualenv is built": lambda h: (
+            h.run("ls -a /srv/%s/venvs | grep -q building", APP).rc == 0
+        ),
+    }
+    dying = subprocess.Popen(
+        command("playbooks/deploy.yml", "-e", f"django_source_dir={source}"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_until(
+            lambda: conditions[point](host) or dying.poll() is not None, 300, f"never reached: {point}", 0.05
+        )
+    finally:
+        with_reached = dying.poll() is None
+        if with_reached:
+            os.killpg(dying.pid, signal.SIGKILL)
+        dying.wait(timeout=60)
+    assert with_reached, f"the deploy finished before it was {point}"
+    with load_window(site, f"repair after a kill {point}", tmp=tmp_path) as load:
+        repair = playbook("playbooks/deploy.yml", "-e", f"django_source_dir={source}")
+    out = words(repair)
+    assert repair.returncode == 0, out[-4000:]
+    assert "took over the lock of" in out, out[-3000:]
+    runs = service_runs(host)
+    assert runs["active"]
+    assert runs["release"] == current(host)
+    with host.sudo():
+        env = host.file(f"/etc/{APP}/env").sha256sum
+    assert runs["env"] == env[:16]
+    assert leftovers(host) == ([], [])
+    assert site.get("/health/").status == 200
+    assert load["failed"] == 0, json.dumps(load)

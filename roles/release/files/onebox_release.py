@@ -135,9 +135,15 @@ def unit_show(unit: str, *names: str) -> dict[str, str]:
 
 
 def journal(unit: str, lines: int = 30, invocation: str = "") -> str:
+    """What the unit's processes wrote (not systemd's lines about it), the last `lines`, and how
+    its main process ended when it did."""
     args = ["journalctl", "--no-pager", "--quiet", "--output=cat", "--lines", str(lines)]
-    args += [f"_SYSTEMD_INVOCATION_ID={invocation}"] if invocation else ["--unit", unit]
-    return subprocess.run(args, capture_output=True, text=True, check=False).stdout  # noqa: S603
+    args += [f"_SYSTEMD_INVOCATION_ID={invocation}"] if invocation else [f"_SYSTEMD_UNIT={unit}"]
+    out = subprocess.run(args, capture_output=True, text=True, check=False).stdout  # noqa: S603
+    state = unit_show(unit, "ActiveState", "Result", "ExecMainStatus")
+    if state.get("ActiveState") in ("failed", "inactive") and state.get("Result", "success") != "success":
+        out += f"({unit}: {state.get('Result')}, exit status {state.get('ExecMainStatus')})\n"
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,6 +247,10 @@ class Lock:
 
 
 class History:
+    """One JSON object a line. A "live" entry is the (app, frontend) pair that serves after a run
+    changed either half; one run writes one such line (the roles of a run fill in their halves).
+    A "failed" entry names a release that never went live, and why."""
+
     def __init__(self, path: Path):
         self.path = path
 
@@ -255,13 +265,52 @@ class History:
                 entries.append(json.loads(line))
         return entries
 
-    def add(self, entry: dict) -> dict:
-        entry = {"at": stamp(), **{k: v for k, v in entry.items() if v not in (None, "")}}
-        with self.path.open("a") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            f.write(json.dumps(entry, sort_keys=True) + "\n")
+    def _write(self, entries: list[dict]) -> None:
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        with tmp.open("w") as f:
+            for entry in entries:
+                f.write(json.dumps(entry, sort_keys=True) + "\n")
             f.flush()
             os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+
+    @contextlib.contextmanager
+    def locked(self):
+        with self.path.with_name(f".{self.path.name}.lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    def add(self, entry: dict, legacy: list[dict] | None = None) -> dict:
+        """Append `entry`; a live entry of a run that already wrote one replaces it, and a live
+        entry lacking a half takes it from the pair that was live before."""
+        entry = {k: v for k, v in entry.items() if v not in (None, "")}
+        with self.locked():
+            entries = self.entries()
+            if not entries and legacy:
+                entries = list(legacy)
+            if entry.get("status") == "live":
+                run = entry.get("run")
+                halves = [h for h in ("app", "frontend") if h in entry]
+                last = entries[-1] if entries else {}
+                # The other role's half of the same run's deploy completes its line; the same half
+                # switched twice in one run (a playbook that deploys twice) is two deploys.
+                if (
+                    run
+                    and last.get("run") == run
+                    and last.get("status") == "live"
+                    and not set(halves) & set(last.get("changed", []))
+                ):
+                    previous = entries.pop()
+                    entry = {**previous, **entry}
+                    halves = [*previous.get("changed", []), *halves]
+                entry["changed"] = halves
+                before = next((e for e in reversed(entries) if e.get("status") == "live"), {})
+                for half in ("app", "frontend"):
+                    if half not in entry and before.get(half):
+                        entry[half] = before[half]
+            entry = {"at": stamp(), **entry}
+            entries.append(entry)
+            self._write(entries)
         return entry
 
     def live_pairs(self) -> list[tuple[str, str]]:
@@ -274,6 +323,90 @@ class History:
             if pair not in pairs:
                 pairs.append(pair)
         return pairs
+
+
+def legacy_history(app_log: Path | None, frontend_log: Path | None, current: dict[str, str]) -> list[dict]:
+    """Entries from the files onebox kept before the shared history: the django role's releases.log
+    ("<time> <id>" lines, in the order they went live) and the frontend's history (ids, oldest first)."""
+    entries: list[dict] = []
+    if app_log and app_log.is_file():
+        for line in app_log.read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 2:
+                entries.append({"at": parts[0], "app": parts[1], "status": "live", "run": "before-history"})
+    if frontend_log and frontend_log.is_file():
+        for fid in frontend_log.read_text().split():
+            entries.append(
+                {"frontend": fid, "app": current.get("app", ""), "status": "live", "run": "before-history"}
+            )
+    if entries and any(current.values()):
+        entries.append({**{k: v for k, v in current.items() if v}, "status": "live", "run": "before-history"})
+    for entry in entries:
+        entry.setdefault("at", "")
+    return [{k: v for k, v in e.items() if v} for e in entries]
+
+
+def plan_rollback(
+    history: History,
+    current: dict[str, str],
+    present: dict[str, set[str] | None],
+    app: str = "",
+    frontend: str = "",
+) -> dict:
+    """The pair a rollback goes to: the named release(s), with the other half from the pair they last
+    went live in; else the newest pair that went live before the current one. Only releases on disk."""
+    pairs = history.live_pairs()
+    # A half the caller does not know (the django role does not read the frontend's link) is the
+    # one the history says went live last.
+    latest = pairs[0] if pairs else ("", "")
+    now = (current.get("app") or latest[0], current.get("frontend") or latest[1])
+
+    def on_disk(kind: str, rid: str) -> bool:
+        return not rid or present[kind] is None or rid in present[kind]
+
+    usable = [p for p in pairs if on_disk("app", p[0]) and on_disk("frontend", p[1])]
+    if app or frontend:
+        for name, value in (("app", app), ("frontend", frontend)):
+            if value and not on_disk(name, value):
+                half = 0 if name == "app" else 1
+                variable = "django_rollback_release" if name == "app" else "frontend_rollback_release"
+                known = ", ".join(dict.fromkeys(p[half] for p in usable if p[half])) or "none"
+                raise Failure(
+                    f"{variable} {value!r} is not a release on this host that can serve (it is missing or "
+                    f"marked FAILED); releases that went live and are still on disk, newest first: {known}."
+                )
+        match = next(
+            (p for p in pairs if (not app or p[0] == app) and (not frontend or p[1] == frontend)), None
+        )
+        target = (app or (match[0] if match else now[0]), frontend or (match[1] if match else now[1]))
+    else:
+        target = next((p for p in usable if p != now), None)
+        if target is None:
+            raise Failure(
+                f"No earlier release pair is on disk to go back to (current is app {now[0] or '-'}, "
+                f"frontend {now[1] or '-'})."
+            )
+    return {
+        "changed": False,
+        "app": target[0],
+        "frontend": target[1],
+        "from": {"app": now[0], "frontend": now[1]},
+    }
+
+
+def history_table(entries: list[dict], current: tuple[str, str]) -> str:
+    """The history for people: one line a deploy, oldest first."""
+    lines = [f"{'when':<20}  {'status':<6}  {'app':<12}  {'frontend':<16}  {'by':<24}  reason"]
+    for entry in entries:
+        app, frontend = entry.get("app") or "-", entry.get("frontend") or "-"
+        when, status, by = entry.get("at", ""), entry.get("status", ""), entry.get("by", "")[:24]
+        lines.append(
+            f"{when:<20}  {status:<6}  {app:<12}  {frontend:<16}  {by:<24}  {entry.get('reason', '')[:160]}"
+        )
+    if len(lines) == 1:
+        lines.append("(no deploys recorded yet)")
+    lines.append(f"live now: app {current[0] or '-'}, frontend {current[1] or '-'}")
+    return "\n".join(lines)
 
 
 def link_target(link: Path) -> str:
@@ -297,6 +430,21 @@ def keep(history: History, keep_count: int, current: dict[str, str]) -> dict[str
     return kept
 
 
+def prune_venvs(venvs: Path, releases: Path, kept: list[str]) -> list[str]:
+    """Remove the virtualenvs (and unfinished builds) no kept release links to."""
+    used = set()
+    for rid in kept:
+        with contextlib.suppress(OSError):
+            used.add(Path(os.readlink(releases / rid / ".venv")).name)
+    removed = []
+    if venvs.is_dir():
+        for entry in sorted(venvs.iterdir()):
+            if entry.name not in used:
+                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+                removed.append(entry.name)
+    return removed
+
+
 def prune(releases: Path, kept: list[str], shared: list[tuple[Path, str]]) -> dict:
     """Remove release folders (and unfinished `.name.partial` ones) not kept; then, for each
     (shared folder, subfolder) pair, the shared files that no kept release has under subfolder."""
@@ -314,6 +462,10 @@ def prune(releases: Path, kept: list[str], shared: list[tuple[Path, str]]) -> di
     for folder, sub in shared:
         if not folder.is_dir():
             continue
+        # A kept release from before releases had their own copy of these files still reads the
+        # shared folder itself: leave it whole.
+        if any(not (releases / rid / sub).is_dir() for rid in kept if (releases / rid).is_dir()):
+            continue
         present = set()
         for rid in kept:
             base = releases / rid / sub
@@ -328,6 +480,17 @@ def prune(releases: Path, kept: list[str], shared: list[tuple[Path, str]]) -> di
                 path.unlink()
                 unshared.append(rel)
     return {"changed": bool(removed or unshared), "removed": removed, "unshared": len(unshared)}
+
+
+def servable(releases: Path) -> set[str]:
+    """Complete releases on disk that are not marked FAILED."""
+    if not releases.is_dir():
+        return set()
+    return {
+        entry.name
+        for entry in releases.iterdir()
+        if entry.is_dir() and not entry.name.startswith(".") and not (entry / "FAILED").exists()
+    }
 
 
 def publish(source: Path, target: Path) -> dict:
@@ -599,52 +762,99 @@ def wanted(current: Path, env_file: Path) -> dict:
     }
 
 
+def started_at(unit: str) -> float:
+    """When the unit's current run started (seconds since the epoch), 0 when it is not running."""
+    out = systemctl("show", unit, "--property=ActiveEnterTimestamp", "--timestamp=unix").stdout.strip()
+    value = out.split("=", 1)[1] if "=" in out else ""
+    return float(value.lstrip("@")) if value.lstrip("@").replace(".", "", 1).isdigit() else 0.0
+
+
+def defined_at(unit: str) -> float:
+    """When the unit's definition (its file and drop-ins) last changed."""
+    props = unit_show(unit, "FragmentPath", "DropInPaths")
+    paths = [props.get("FragmentPath", ""), *props.get("DropInPaths", "").split()]
+    times = [os.stat(path).st_mtime for path in paths if path and os.path.exists(path)]
+    return max(times, default=0.0)
+
+
+def outdated(unit: str) -> bool:
+    """The unit runs, but was started before its definition last changed."""
+    started = started_at(unit)
+    return started > 0 and defined_at(unit) > started
+
+
+def matches(facts: dict, want: dict) -> bool:
+    return facts["active"] and all(facts[k] == want[k] for k in ("release", "env", "venv"))
+
+
 def converge(args) -> dict:
     """Make `args.unit` run what `current` and the env file say, without a moment in which nothing
-    accepts on the socket: when it runs something else, `args.handover` (a second instance on the
-    same systemd socket) starts on the wanted release first, then the service restarts, then the
-    handover stops. Nothing changes when the service already runs what is wanted."""
+    accepts on the socket: when it runs something else (or its unit changed since it started),
+    `args.handover` (a second instance on the same systemd socket) starts on the wanted release
+    first, then the service restarts, then the handover stops. Nothing changes when the service
+    already runs what is wanted."""
+    steps: list[str] = []
+    units = [u for u in (args.socket, args.unit, args.handover) if u]
+    if any(unit_show(u, "NeedDaemonReload").get("NeedDaemonReload") == "yes" for u in units):
+        systemctl("daemon-reload")
+        steps.append("reloaded systemd's units")
     want = wanted(Path(args.current), Path(args.env_file))
     if not want["release"]:
         raise Failure(f"{args.current} does not point to a release: nothing to run.")
+    if args.socket:
+        if outdated(args.socket):
+            # A new socket definition (its path or mode): the service goes down with it for a moment.
+            systemctl("stop", args.unit, args.handover, args.socket)
+            steps.append(f"restarted {args.socket}: its unit changed")
+        if unit_show(args.socket, "ActiveState").get("ActiveState") != "active":
+            start(args.socket)
+            steps.append(f"started {args.socket}")
     have = running(args.unit)
-    steps = []
-    if have["active"] and all(have[k] == want[k] for k in ("release", "env", "venv")):
+    if matches(have, want) and not outdated(args.unit):
         if running(args.handover)["active"]:
             systemctl("stop", args.handover)
             steps.append(f"stopped {args.handover}, left by an earlier run")
-            return {"changed": True, "steps": steps, "running": want["release"]}
-        return {"changed": False, "steps": [], "running": want["release"]}
+        health(args)
+        return {"changed": bool(steps), "steps": steps, "running": want["release"]}
     systemctl("reset-failed", args.unit, args.handover)
     if have["active"]:
         other = running(args.handover)
-        if not (other["active"] and all(other[k] == want[k] for k in ("release", "env", "venv"))):
+        if not (matches(other, want) and not outdated(args.handover)):
             if other["active"]:
                 systemctl("stop", args.handover)
             start(args.handover)
             wait_ready(args.handover, args.workers, args.timeout)
-            steps.append(f"{args.handover} serves {want['release']} while {args.unit} restarts")
+        steps.append(f"{args.handover} served {want['release']} while {args.unit} restarted")
         result = systemctl("restart", args.unit)
-        steps.append(f"restarted {args.unit} (it ran {have['release'] or 'something else'})")
+        steps.append(f"restarted {args.unit} (it ran {have['release'] or 'an older unit'})")
     else:
         result = systemctl("start", args.unit)
         steps.append(f"started {args.unit}")
     if result.returncode != 0:
-        raise Failure(f"{args.unit} did not start: {result.stderr.strip()}\n{tail(journal(args.unit, 40))}")
+        raise Failure(
+            f"{args.unit} did not start; the last lines of its journal:\n{tail(journal(args.unit, 40))}"
+        )
     wait_ready(args.unit, args.workers, args.timeout)
     now = running(args.unit)
-    if now["release"] != want["release"]:
-        raise Failure(f"{args.unit} runs {now['release']!r} after the restart, not {want['release']!r}.")
+    if not matches(now, want):
+        raise Failure(f"{args.unit} runs {now} after the restart, not {want}.")
     if running(args.handover)["active"]:
         systemctl("stop", args.handover)
         steps.append(f"stopped {args.handover}")
+    health(args)
     return {"changed": True, "steps": steps, "running": want["release"]}
+
+
+def health(args) -> None:
+    """The service answers its health path through the socket clients use."""
+    if args.health_socket:
+        check(args.health_socket, args.health_host, [args.health_path], args.https, args.unit, 30, 1.0)
 
 
 def start(unit: str) -> None:
     result = systemctl("start", unit)
     if result.returncode != 0:
-        raise Failure(f"{unit} did not start: {result.stderr.strip()}\n{tail(journal(unit, 40))}")
+        raise Failure(f"{unit} did not start; the last lines of its journal:\n{tail(journal(unit, 40))}")
 
 
 def candidate(args) -> dict:
@@ -691,7 +901,8 @@ def serve(args) -> None:
     venv = Path(os.path.realpath(release / ".venv"))
     gunicorn = venv / "bin" / "gunicorn"
     project = release / args.project_subdir if args.project_subdir else release
-    if args.static_env:
+    # A release made before releases had their own static folder keeps the env file's STATIC_ROOT.
+    if args.static_env and (release / ".static").is_dir():
         os.environ[args.static_env] = str(release / ".static")
     os.environ["ONEBOX_RELEASE"] = release.name
     argv = [
@@ -728,13 +939,27 @@ def main(argv=None) -> int:
     lock.add_argument("--lease", type=float, default=900)
 
     hist = sub.add_parser("history")
-    hist.add_argument("action", choices=["add", "show", "pairs"])
+    hist.add_argument("action", choices=["add", "show", "pairs", "table"])
     hist.add_argument("--file", required=True)
     hist.add_argument("--app-release", default="")
     hist.add_argument("--frontend-release", default="")
     hist.add_argument("--status", default="live", choices=["live", "failed"])
     hist.add_argument("--reason", default="")
     hist.add_argument("--by", default="")
+    hist.add_argument("--run", default="")
+    hist.add_argument("--app-current", default="", help="the app's current link (for a first entry)")
+    hist.add_argument("--frontend-current", default="", help="the frontend's current link")
+    hist.add_argument("--legacy-app-log", default="", help="releases.log of the django role before 2026-12")
+    hist.add_argument("--legacy-frontend-log", default="", help="the frontend role's history before 2026-12")
+
+    rb = sub.add_parser("plan-rollback")
+    rb.add_argument("--history", required=True)
+    rb.add_argument("--app-current", default="")
+    rb.add_argument("--frontend-current", default="")
+    rb.add_argument("--app-releases", default="")
+    rb.add_argument("--frontend-releases", default="")
+    rb.add_argument("--app", default="", help="go to this app release")
+    rb.add_argument("--frontend", default="", help="go to this frontend release")
 
     kp = sub.add_parser("keep")
     kp.add_argument("--history", required=True)
@@ -746,6 +971,7 @@ def main(argv=None) -> int:
     pr.add_argument("--releases", required=True)
     pr.add_argument("--keep", action="append", default=[])
     pr.add_argument("--shared", action="append", default=[], help="SHARED_DIR:SUBDIR of each release")
+    pr.add_argument("--venvs", default="", help="virtualenvs folder: remove those no kept release uses")
 
     pub = sub.add_parser("publish")
     pub.add_argument("--source", required=True)
@@ -769,12 +995,17 @@ def main(argv=None) -> int:
     rn.add_argument("--unit", required=True)
 
     cv = sub.add_parser("converge")
+    cv.add_argument("--socket", default="")
     cv.add_argument("--unit", required=True)
     cv.add_argument("--handover", required=True)
     cv.add_argument("--current", required=True)
     cv.add_argument("--env-file", required=True)
     cv.add_argument("--workers", type=int, required=True)
     cv.add_argument("--timeout", type=float, default=90)
+    cv.add_argument("--health-socket", default="")
+    cv.add_argument("--health-host", default="localhost")
+    cv.add_argument("--health-path", default="/")
+    cv.add_argument("--https", action=argparse.BooleanOptionalAction, default=False)
 
     cd = sub.add_parser("candidate")
     cd.add_argument("--app", required=True)
@@ -822,6 +1053,15 @@ def dispatch(args) -> dict | None:
     if args.command == "history":
         history = History(Path(args.file))
         if args.action == "add":
+            current = {
+                "app": link_target(Path(args.app_current)) if args.app_current else "",
+                "frontend": link_target(Path(args.frontend_current)) if args.frontend_current else "",
+            }
+            legacy = legacy_history(
+                Path(args.legacy_app_log) if args.legacy_app_log else None,
+                Path(args.legacy_frontend_log) if args.legacy_frontend_log else None,
+                current,
+            )
             entry = history.add(
                 {
                     "app": args.app_release,
@@ -829,12 +1069,31 @@ def dispatch(args) -> dict | None:
                     "status": args.status,
                     "reason": args.reason,
                     "by": args.by,
-                }
+                    "run": args.run,
+                },
+                legacy,
             )
             return {"changed": True, "entry": entry}
         if args.action == "pairs":
             return {"changed": False, "pairs": history.live_pairs()}
+        if args.action == "table":
+            current = (
+                link_target(Path(args.app_current)) if args.app_current else "",
+                link_target(Path(args.frontend_current)) if args.frontend_current else "",
+            )
+            print(history_table(history.entries(), current))
+            return None
         return {"changed": False, "entries": history.entries()}
+    if args.command == "plan-rollback":
+        current = {
+            "app": link_target(Path(args.app_current)) if args.app_current else "",
+            "frontend": link_target(Path(args.frontend_current)) if args.frontend_current else "",
+        }
+        present = {
+            "app": servable(Path(args.app_releases)) if args.app_releases else None,
+            "frontend": servable(Path(args.frontend_releases)) if args.frontend_releases else None,
+        }
+        return plan_rollback(History(Path(args.history)), current, present, args.app, args.frontend)
     if args.command == "keep":
         current = {"app": args.app_current, "frontend": args.frontend_current}
         return {"changed": False, **keep(History(Path(args.history)), args.count, current)}
@@ -843,7 +1102,11 @@ def dispatch(args) -> dict | None:
         for spec in args.shared:
             folder, _, subdir = spec.partition(":")
             shared.append((Path(folder), subdir))
-        return prune(Path(args.releases), args.keep, shared)
+        result = prune(Path(args.releases), args.keep, shared)
+        if args.venvs:
+            result["venvs_removed"] = prune_venvs(Path(args.venvs), Path(args.releases), args.keep)
+            result["changed"] = result["changed"] or bool(result["venvs_removed"])
+        return result
     if args.command == "publish":
         return publish(Path(args.source), Path(args.target))
     if args.command == "check":

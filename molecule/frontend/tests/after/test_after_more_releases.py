@@ -1,5 +1,6 @@
 """After a second Vite build and a plain static site (which kept 2 releases): switch and prune."""
 
+import json
 import re
 
 import pytest
@@ -51,7 +52,9 @@ def test_current_is_the_plain_static_site_shipped_as_it_is(host, ids):
 
 
 def test_history_and_disk_keep_the_last_two_releases(host, ids):
-    assert host.file(f"{BASE}/history").content_string.split() == [ids["second"], ids["third"]]
+    lines = host.file("/srv/portfolio/history.jsonl").content_string.splitlines()
+    live = [json.loads(line)["frontend"] for line in lines if line and json.loads(line)["status"] == "live"]
+    assert live == [ids["first"], ids["second"], ids["third"]]
     on_disk = host.check_output("ls -A %s/releases", BASE).split()
     assert sorted(on_disk) == sorted([ids["second"], ids["third"]])
 

@@ -1,0 +1,42 @@
+"""Jinja tests for the names onebox checks, each rule written once (ansible.cfg: test_plugins).
+
+onebox_app_name          1-31 lower case letters, digits, '-' or '_', starting with a letter: it
+                         names a system user, a database role, /srv/<name> and systemd units
+onebox_dns_name          a DNS name an ACME CA issues for: letter-digit-hyphen labels of at
+                         most 63 characters, not starting or ending with '-', at least two
+                         labels, at most 253 characters, no wildcard, no trailing dot
+onebox_email             an address with one '@' and a DNS name after it
+"""
+
+import re
+
+APP_NAME = re.compile(r"[a-z][a-z0-9_-]{0,30}")
+LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def onebox_app_name(value) -> bool:
+    return isinstance(value, str) and APP_NAME.fullmatch(value) is not None
+
+
+def onebox_dns_name(value) -> bool:
+    if not isinstance(value, str) or not 1 <= len(value) <= 253:
+        return False
+    labels = value.split(".")
+    # The last label (the top-level domain) is never all digits: that would be an IP address.
+    return len(labels) >= 2 and all(LABEL.fullmatch(label) for label in labels) and not labels[-1].isdigit()
+
+
+def onebox_email(value) -> bool:
+    if not isinstance(value, str) or value.count("@") != 1:
+        return False
+    local, domain = value.split("@")
+    return bool(local) and not re.search(r"\s", local) and onebox_dns_name(domain)
+
+
+class TestModule:
+    def tests(self):
+        return {
+            "onebox_app_name": onebox_app_name,
+            "onebox_dns_name": onebox_dns_name,
+            "onebox_email": onebox_email,
+        }

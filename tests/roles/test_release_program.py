@@ -1,0 +1,309 @@
+"""roles/release/files/onebox_release.py: the host-side release program, on this machine.
+
+The parts that need no systemd: the deploy lock (two runs, a dead run, a run whose lease ran out),
+the history of pairs, what is kept and pruned, publishing into a shared folder, and the checks
+through a unix socket against a real HTTP server on one.
+"""
+
+import http.server
+import importlib.util
+import json
+import os
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+import typing
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAM = ROOT / "roles" / "release" / "files" / "onebox_release.py"
+spec = importlib.util.spec_from_file_location("onebox_release", PROGRAM)
+release = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(release)
+
+
+def run(tmp_path, *args, check=False):
+    env = {**os.environ, "ONEBOX_LOCK_DIR": str(tmp_path / "locks")}
+    return subprocess.run(
+        [sys.executable, str(PROGRAM), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=check,
+        timeout=60,
+    )
+
+
+# --- the lock ------------------------------------------------------------------------------
+
+
+def test_a_second_run_waits_then_stops_naming_the_holder(tmp_path):
+    first = run(tmp_path, "lock", "acquire", "--app", "shop", "--run", "r1", "--holder", "alice@laptop")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["changed"] is True
+    start = time.monotonic()
+    second = run(
+        tmp_path, "lock", "acquire", "--app", "shop", "--run", "r2", "--holder", "bob", "--wait", "2"
+    )
+    waited = time.monotonic() - start
+    assert second.returncode == 3
+    assert "alice@laptop" in second.stderr
+    assert "since" in second.stderr
+    assert waited >= 2
+
+
+def test_the_same_run_renews_its_lock_and_releases_it(tmp_path):
+    assert run(tmp_path, "lock", "acquire", "--app", "shop", "--run", "r1", "--holder", "a").returncode == 0
+    again = run(tmp_path, "lock", "acquire", "--app", "shop", "--run", "r1", "--holder", "a")
+    assert again.returncode == 0
+    assert json.loads(again.stdout)["changed"] is False
+    released = run(tmp_path, "lock", "release", "--app", "shop", "--run", "r1")
+    assert json.loads(released.stdout)["changed"] is True
+    other = run(tmp_path, "lock", "acquire", "--app", "shop", "--run", "r2", "--holder", "b")
+    assert other.returncode == 0
+
+
+def test_a_lock_whose_anchor_died_is_taken_over(tmp_path):
+    lock = release.Lock("shop", tmp_path / "locks")
+    sleeper = subprocess.Popen(["sleep", "30"])
+    anchor = {"pid": sleeper.pid, "start": release.proc_stat(sleeper.pid)[1], "kind": "ssh session"}
+    lock.acquire("dead-run", "carol", 0, 900, anchor)
+    with pytest.raises(release.Failure):
+        lock.acquire("next", "dave", 0, 900, None)
+    sleeper.kill()
+    sleeper.wait()
+    result = lock.acquire("next", "dave", 0, 900, None)
+    assert "took over the lock of carol" in result["took_over"]
+    assert "ssh session" in result["took_over"]
+    assert lock.read()["run"] == "next"
+
+
+def test_a_lock_whose_lease_ran_out_is_taken_over(tmp_path):
+    lock = release.Lock("shop", tmp_path / "locks")
+    lock.acquire("old", "erin", 0, 0.5, None)
+    with pytest.raises(release.Failure) as refused:
+        lock.acquire("new", "frank", 0, 900, None)
+    assert "erin" in str(refused.value)
+    time.sleep(0.6)
+    assert "lease ran out" in lock.acquire("new", "frank", 0, 900, None)["took_over"]
+
+
+def test_the_anchor_of_this_process_is_not_a_session(tmp_path):
+    # pytest runs under no sshd and no Mitogen: only the lease protects such a run.
+    assert release.session_anchor() is None
+
+
+# --- history, keep, prune, publish -----------------------------------------------------------------
+
+
+def test_history_records_pairs_and_keeps_the_last_ones(tmp_path):
+    history = release.History(tmp_path / "history.jsonl")
+    for app, frontend in [("a1", "f1"), ("a2", "f1"), ("a2", "f2"), ("a3", "f2")]:
+        history.add({"app": app, "frontend": frontend, "status": "live"})
+    history.add({"app": "a4", "frontend": "f2", "status": "failed", "reason": "check"})
+    assert history.live_pairs() == [("a3", "f2"), ("a2", "f2"), ("a2", "f1"), ("a1", "f1")]
+    kept = release.keep(history, 2, {"app": "a3", "frontend": "f2"})
+    assert kept == {"app": ["a3", "a2"], "frontend": ["f2"]}
+
+
+def test_prune_removes_what_no_kept_release_has(tmp_path):
+    releases, shared = tmp_path / "releases", tmp_path / "assets"
+    for rid, files in {"r1": ["a.js", "old.js"], "r2": ["a.js", "b.js"], ".r3.partial": ["c.js"]}.items():
+        (releases / rid / "assets").mkdir(parents=True)
+        for name in files:
+            (releases / rid / "assets" / name).write_text(name)
+            release.publish(releases / rid / "assets", shared)
+    result = release.prune(releases, ["r2"], [(shared, "assets")])
+    assert sorted(result["removed"]) == [".r3.partial", "r1"]
+    assert sorted(p.name for p in shared.iterdir()) == ["a.js", "b.js"]
+    assert sorted(p.name for p in releases.iterdir()) == ["r2"]
+
+
+def test_publish_links_new_files_and_replaces_changed_ones(tmp_path):
+    source, target = tmp_path / "release" / "static", tmp_path / "shared"
+    (source / "css").mkdir(parents=True)
+    (source / "css" / "site.abc.css").write_text("one")
+    (source / "robots.txt").write_text("new robots")
+    target.mkdir()
+    (target / "robots.txt").write_text("old robots")
+    assert release.publish(source, target) == {"changed": True, "linked": 2}
+    assert os.path.samefile(source / "css" / "site.abc.css", target / "css" / "site.abc.css")
+    assert (target / "robots.txt").read_text() == "new robots"
+    assert release.publish(source, target) == {"changed": False, "linked": 0}
+
+
+# --- checks through a unix socket --------------------------------------------------------------
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    routes: typing.ClassVar[dict] = {}
+
+    def do_GET(self):
+        status, ctype, body = self.routes.get(self.path, (404, "text/plain", "nothing here"))
+        self.server.hits.append((self.path, self.headers.get("Host"), self.headers.get("X-Forwarded-Proto")))
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body.encode())))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args):
+        pass
+
+
+class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+    def get_request(self):
+        request, _ = super().get_request()
+        return request, ("local", 0)
+
+
+@pytest.fixture
+def app_socket(tmp_path):
+    path = tmp_path / "app.sock"
+    server = UnixServer(str(path), Handler)
+    server.hits = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield path, server
+    server.shutdown()
+    server.server_close()
+
+
+def test_check_passes_when_every_path_answers_200(app_socket):
+    path, server = app_socket
+    Handler.routes = {"/health/": (200, "text/plain", "ok"), "/api/": (200, "application/json", "[]")}
+    result = release.check(str(path), "shop.example", ["/health/", "/api/"], True, "", 3, 0.05)
+    assert result["answered"] == {"/health/": 200, "/api/": 200}
+    assert ("/api/", "shop.example", "https") in server.hits
+
+
+def test_a_4xx_is_not_retried_and_its_page_is_reduced_to_text_with_a_hint(app_socket):
+    path, server = app_socket
+    page = (
+        "<!DOCTYPE html><html><head><style>body { color: red }</style><script>var x = 1;</script></head>"
+        "<body><h1>DisallowedHost at /health/</h1>"
+        "<p>Invalid HTTP_HOST header: 'bad.example'.</p></body></html>"
+    )
+    Handler.routes = {"/health/": (400, "text/html; charset=utf-8", page)}
+    with pytest.raises(release.Failure) as failed:
+        release.check(str(path), "bad.example", ["/health/"], False, "", 30, 0.05)
+    message = str(failed.value)
+    assert len(server.hits) == 1
+    assert "answered 400" in message
+    assert "DisallowedHost at /health/" in message
+    assert "color: red" not in message
+    assert "var x" not in message
+    assert "django_allowed_hosts" in message
+
+
+def test_a_502_is_retried_then_reported(app_socket):
+    path, server = app_socket
+    Handler.routes = {"/health/": (502, "text/plain", "booting")}
+    with pytest.raises(release.Failure) as failed:
+        release.check(str(path), "shop.example", ["/health/"], False, "", 3, 0.05)
+    assert len(server.hits) == 3
+    assert "502 after 3 tries" in str(failed.value)
+
+
+def test_no_socket_at_all_is_retried_then_reported(tmp_path):
+    with pytest.raises(release.Failure) as failed:
+        release.check(str(tmp_path / "missing.sock"), "shop.example", ["/health/"], False, "", 2, 0.05)
+    assert "no answer" in str(failed.value)
+
+
+def test_long_output_keeps_its_end():
+    text = "x" * 5000 + "\nPermissionError: [Errno 13] Permission denied: '/srv/app/releases/abc/staticfiles'"
+    kept = release.tail(text)
+    assert kept.endswith("staticfiles'")
+    assert kept.startswith("[...]")
+    assert "shared/media" in " ".join(release.hints(500, kept, "h"))
+
+
+def test_one_run_writes_one_pair_and_fills_the_other_half(tmp_path):
+    history = release.History(tmp_path / "history.jsonl")
+    history.add({"app": "a1", "frontend": "f1", "status": "live", "run": "r1"})
+    history.add({"app": "a2", "status": "live", "run": "r2"})  # the django role's half
+    history.add({"frontend": "f2", "status": "live", "run": "r2"})  # the frontend role's, same run
+    history.add({"frontend": "f3", "status": "live", "run": "r3"})  # a frontend-only deploy
+    pairs = [(e["app"], e["frontend"]) for e in history.entries()]
+    assert pairs == [("a1", "f1"), ("a2", "f2"), ("a2", "f3")]
+
+
+def test_a_failed_release_is_recorded_but_never_a_pair(tmp_path):
+    history = release.History(tmp_path / "history.jsonl")
+    history.add({"app": "a1", "frontend": "f1", "status": "live", "run": "r1"})
+    history.add({"app": "bad", "status": "failed", "reason": "check /health/ answered 500", "run": "r2"})
+    assert history.live_pairs() == [("a1", "f1")]
+    assert history.entries()[-1]["reason"].startswith("check")
+
+
+def test_the_files_of_earlier_versions_become_the_first_entries(tmp_path):
+    app_log = tmp_path / "releases.log"
+    app_log.write_text("2026-11-01T10:00:00Z a1\n2026-11-02T10:00:00Z a2\n")
+    frontend_log = tmp_path / "frontend-history"
+    frontend_log.write_text("f1\nf2\n")
+    legacy = release.legacy_history(app_log, frontend_log, {"app": "a2", "frontend": "f2"})
+    history = release.History(tmp_path / "history.jsonl")
+    history.add({"app": "a3", "status": "live", "run": "r9"}, legacy)
+    assert history.live_pairs()[:3] == [("a3", "f2"), ("a2", "f2"), ("a2", "f1")]
+    assert ("a1", "") in history.live_pairs()
+
+
+def test_rollback_goes_to_the_pair_before_the_current_one(tmp_path):
+    history = release.History(tmp_path / "history.jsonl")
+    for i, (app, frontend) in enumerate([("a1", "f1"), ("a2", "f1"), ("a2", "f2")]):
+        history.add({"app": app, "frontend": frontend, "status": "live", "run": f"r{i}"})
+    present = {"app": {"a1", "a2"}, "frontend": {"f1", "f2"}}
+    plan = release.plan_rollback(history, {"app": "a2", "frontend": "f2"}, present)
+    assert (plan["app"], plan["frontend"]) == ("a2", "f1")
+    named = release.plan_rollback(history, {"app": "a2", "frontend": "f2"}, present, app="a1")
+    assert (named["app"], named["frontend"]) == ("a1", "f1")
+    with pytest.raises(release.Failure) as missing:
+        release.plan_rollback(history, {"app": "a2", "frontend": "f2"}, present, app="zz")
+    assert "django_rollback_release 'zz' is not a release on this host" in str(missing.value)
+
+
+def test_rollback_skips_pairs_whose_releases_are_gone(tmp_path):
+    history = release.History(tmp_path / "history.jsonl")
+    for i, pair in enumerate([("a0", "f0"), ("a1", "f1"), ("a2", "f2")]):
+        history.add({"app": pair[0], "frontend": pair[1], "status": "live", "run": f"r{i}"})
+    present = {"app": {"a0", "a2"}, "frontend": {"f0", "f1", "f2"}}
+    plan = release.plan_rollback(history, {"app": "a2", "frontend": "f2"}, present)
+    assert (plan["app"], plan["frontend"]) == ("a0", "f0")
+    with pytest.raises(release.Failure, match="No earlier release pair"):
+        release.plan_rollback(history, {"app": "a2", "frontend": "f2"}, {"app": {"a2"}, "frontend": {"f2"}})
+
+
+def test_virtualenvs_no_kept_release_uses_are_removed(tmp_path):
+    releases, venvs = tmp_path / "releases", tmp_path / "venvs"
+    for name in ("v1", "v2", ".building-v3"):
+        (venvs / name).mkdir(parents=True)
+    for rid, venv in (("r1", "v1"), ("r2", "v2")):
+        (releases / rid).mkdir(parents=True)
+        (releases / rid / ".venv").symlink_to(venvs / venv)
+    assert release.prune_venvs(venvs, releases, ["r2"]) == [".building-v3", "v1"]
+    assert [p.name for p in venvs.iterdir()] == ["v2"]
+
+
+def test_rollback_knows_the_half_it_was_not_told_from_the_history(tmp_path):
+    history = release.History(tmp_path / "history.jsonl")
+    for i, pair in enumerate([("a1", "f1"), ("a2", "f1")]):
+        history.add({"app": pair[0], "frontend": pair[1], "status": "live", "run": f"r{i}"})
+    plan = release.plan_rollback(history, {"app": "a2"}, {"app": {"a1", "a2"}, "frontend": None})
+    assert (plan["app"], plan["frontend"]) == ("a1", "f1")
+
+
+def test_the_same_half_switched_twice_in_one_run_is_two_deploys(tmp_path):
+    history = release.History(tmp_path / "history.jsonl")
+    history.add({"app": "a1", "frontend": "f1", "status": "live", "run": "r1"})
+    history.add({"frontend": "f2", "status": "live", "run": "r2"})
+    history.add({"frontend": "f3", "status": "live", "run": "r2"})
+    history.add({"app": "a2", "status": "live", "run": "r2"})
+    pairs = [(e["app"], e["frontend"]) for e in history.entries()]
+    assert pairs == [("a1", "f1"), ("a1", "f2"), ("a2", "f3")]

@@ -1,0 +1,63 @@
+"""plugins/test/onebox.py: the one rule for app names, DNS names and email addresses."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("onebox_tests", ROOT / "plugins" / "test" / "onebox.py")
+rules = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(rules)
+
+
+@pytest.mark.parametrize("name", ["portfolio", "a", "shop-2", "my_app", "a" * 31])
+def test_good_app_names(name):
+    assert rules.onebox_app_name(name)
+
+
+@pytest.mark.parametrize("name", ["", "Portfolio", "2shop", "port/folio", "a" * 32, "-x", None, 5])
+def test_bad_app_names(name):
+    assert not rules.onebox_app_name(name)
+
+
+@pytest.mark.parametrize(
+    "name", ["onebox.test", "shop.example.org", "xn--bcher-kva.example", "a-b.c-d.example", "x" * 63 + ".org"]
+)
+def test_good_dns_names(name):
+    assert rules.onebox_dns_name(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "bad_domain!",
+        "localhost",
+        "*.example.org",
+        "-shop.example.org",
+        "shop-.example.org",
+        "shop..example.org",
+        "shop.example.org.",
+        "10.0.0.1",
+        "x" * 64 + ".org",
+        ("a" * 60 + ".") * 5 + "org",
+        "shop example.org",
+        "",
+        None,
+    ],
+)
+def test_bad_dns_names(name):
+    assert not rules.onebox_dns_name(name)
+
+
+@pytest.mark.parametrize("address", ["admin@onebox.test", "ops+alerts@shop.example.org"])
+def test_good_emails(address):
+    assert rules.onebox_email(address)
+
+
+BAD_EMAILS = ["not-an-email", "a@b", "@example.org", "a b@example.org", "a@@example.org"]
+
+
+@pytest.mark.parametrize("address", BAD_EMAILS)
+def test_bad_emails(address):
+    assert not rules.onebox_email(address)
