@@ -49,6 +49,9 @@ def test_init_writes_an_inventory_with_encrypted_fresh_secrets(tmp_path):
     secrets = vault_view(inventory)
     assert len(secrets["vault_django_secret_key"]) == 64
     assert secrets["vault_django_secret_key"] not in vault_file
+    # Backups are encrypted from the first one on: the repository's cipher is generated too.
+    assert len(secrets["vault_backup_repo_cipher_pass"]) == 64
+    assert secrets["vault_backup_repo_cipher_pass"] != secrets["vault_django_secret_key"]
 
     main = yaml.safe_load((inventory / "group_vars/all/main.yml").read_text())
     assert main["onebox_domain"] == "shop.example.org"

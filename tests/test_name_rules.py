@@ -1,4 +1,4 @@
-"""plugins/test/onebox.py: the one rule for app names, DNS names and email addresses."""
+"""plugins/test/onebox.py: the one rule for app names, DNS names, email addresses and IP networks."""
 
 import importlib.util
 from pathlib import Path
@@ -61,3 +61,13 @@ BAD_EMAILS = ["not-an-email", "a@b", "@example.org", "a b@example.org", "a@@exam
 @pytest.mark.parametrize("address", BAD_EMAILS)
 def test_bad_emails(address):
     assert not rules.onebox_email(address)
+
+
+@pytest.mark.parametrize("network", ["203.0.113.7", "10.0.0.0/8", "2001:db8::/32", "::1", "0.0.0.0/0"])
+def test_good_ip_networks(network):
+    assert rules.onebox_ip_network(network)
+
+
+@pytest.mark.parametrize("network", ["10.0.0.1/8", "10.0.0.0/33", "example.org", "10.0.0", "", None, 10])
+def test_bad_ip_networks(network):
+    assert not rules.onebox_ip_network(network)

@@ -6,8 +6,11 @@ onebox_dns_name          a DNS name an ACME CA issues for: letter-digit-hyphen l
                          most 63 characters, not starting or ending with '-', at least two
                          labels, at most 253 characters, no wildcard, no trailing dot
 onebox_email             an address with one '@' and a DNS name after it
+onebox_ip_network        an IPv4 or IPv6 address or network (203.0.113.7, 10.0.0.0/8, 2001:db8::/32),
+                         host bits clear
 """
 
+import ipaddress
 import re
 
 APP_NAME = re.compile(r"[a-z][a-z0-9_-]{0,30}")
@@ -33,10 +36,21 @@ def onebox_email(value) -> bool:
     return bool(local) and not re.search(r"\s", local) and onebox_dns_name(domain)
 
 
+def onebox_ip_network(value) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        ipaddress.ip_network(value)
+    except ValueError:
+        return False
+    return True
+
+
 class TestModule:
     def tests(self):
         return {
             "onebox_app_name": onebox_app_name,
             "onebox_dns_name": onebox_dns_name,
             "onebox_email": onebox_email,
+            "onebox_ip_network": onebox_ip_network,
         }

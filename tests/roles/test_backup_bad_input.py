@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 VALIDATION = re.compile(
-    r"TASK \[backup : (Check [^\]]*|Read the schedules as systemd would|Validating arguments[^\]]*)\]"
+    r"TASK \[backup : (Check [^\]]*|Read the schedules[^\]]*|Validating arguments[^\]]*)\]"
 )
 BIN = Path(sys.executable).parent
 
@@ -37,6 +37,7 @@ S3 = {
     "backup_s3_region": "eu-central-1",
     "backup_s3_key": "AKIAEXAMPLEKEY",
     "backup_s3_key_secret": "example-secret-not-a-real-one",
+    "backup_repo_cipher_pass": "a-long-passphrase-from-the-vault-0123456789",
 }
 
 
@@ -68,10 +69,33 @@ def validate(tmp_path, variables):
 def test_good_input_passes_validation(tmp_path, variables):
     rc, output = validate(tmp_path, variables)
     assert rc == 0, output
-    assert "TASK [backup : Check the schedules]" in output
+    assert "TASK [backup : Check the inputs]" in output
+
+
+WARNING = "[WARNING]: The backups of portfolio are on the database's own disk"
+
+
+def test_a_repository_on_the_databases_disk_is_warned_about_on_every_run(tmp_path):
+    rc, output = validate(tmp_path, GOOD)
+    assert rc == 0, output
+    assert WARNING in output, output[-3000:]
+    assert "backup_local_repository_ok: true" in output
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [{**GOOD, "backup_local_repository_ok": True}, {**GOOD, **S3}],
+    ids=["local repository on purpose", "s3 store"],
+)
+def test_no_warning_when_the_repository_is_meant_to_be_there(tmp_path, variables):
+    rc, output = validate(tmp_path, variables)
+    assert rc == 0, output
+    assert WARNING not in output
 
 
 CASES = {
+    "s3 without a cipher": ({**S3, "backup_repo_cipher_pass": ""}, "backup_repo_cipher_pass"),
+    "s3 with a short cipher": ({**S3, "backup_repo_cipher_pass": "short"}, "backup_repo_cipher_pass"),
     "stanza with a slash": ({"backup_stanza": "a/b"}, "backup_stanza"),
     "zero archive timeout": ({"backup_archive_timeout": 0}, "backup_archive_timeout"),
     "zero full backups kept": ({"backup_retention_full": 0}, "backup_retention_full"),

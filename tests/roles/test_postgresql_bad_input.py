@@ -108,6 +108,10 @@ CASES = {
         {"postgresql_hba_entries": [{**HBA, "address": "127.0.0.1/32 trust"}]},
         "postgresql_hba_entries",
     ),
+    "hba entry open to every address": (
+        {"postgresql_hba_entries": [{**HBA, "address": "0.0.0.0/0"}]},
+        "postgresql_hba_entries",
+    ),
     "databases not a list": (
         {"postgresql_databases": {"name": "portfolio", "owner": "portfolio"}},
         "postgresql_databases",

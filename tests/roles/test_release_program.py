@@ -235,6 +235,19 @@ def test_one_run_writes_one_pair_and_fills_the_other_half(tmp_path):
     assert pairs == [("a1", "f1"), ("a2", "f2"), ("a2", "f3")]
 
 
+def test_a_repair_run_records_the_pair_a_dead_run_switched_to_once(tmp_path):
+    """A run killed between the switch and its record leaves the history behind `current`: the next
+    run adds the live release once, and a run after that adds nothing."""
+    path = tmp_path / "history.jsonl"
+    release.History(path).add({"app": "a1", "frontend": "f1", "status": "live", "run": "r1"})
+    args = ["history", "add", f"--file={path}", "--app-release=a2", "--run=r3", "--unless-live"]
+    first = json.loads(run(tmp_path, *args, check=True).stdout)
+    second = json.loads(run(tmp_path, *args, check=True).stdout)
+    assert (first["changed"], second["changed"]) == (True, False)
+    pairs = [(e["app"], e["frontend"]) for e in release.History(path).entries()]
+    assert pairs == [("a1", "f1"), ("a2", "f1")]
+
+
 def test_a_failed_release_is_recorded_but_never_a_pair(tmp_path):
     history = release.History(tmp_path / "history.jsonl")
     history.add({"app": "a1", "frontend": "f1", "status": "live", "run": "r1"})
@@ -307,3 +320,39 @@ def test_the_same_half_switched_twice_in_one_run_is_two_deploys(tmp_path):
     history.add({"app": "a2", "status": "live", "run": "r2"})
     pairs = [(e["app"], e["frontend"]) for e in history.entries()]
     assert pairs == [("a1", "f1"), ("a1", "f2"), ("a2", "f3")]
+
+
+HOOKS = ROOT / "roles" / "release" / "files" / "gunicorn_hooks.py"
+hooks_spec = importlib.util.spec_from_file_location("gunicorn_hooks", HOOKS)
+hooks = importlib.util.module_from_spec(hooks_spec)
+hooks_spec.loader.exec_module(hooks)
+
+
+def seen_address(environ, trusted=()):
+    seen = {}
+
+    def app(env, start_response):
+        seen["addr"] = env.get("REMOTE_ADDR")
+        return [b""]
+
+    hooks.client_address(app, trusted)(environ, lambda *a: None)
+    return seen["addr"], environ.get("REMOTE_ADDR")
+
+
+@pytest.mark.parametrize(
+    ("environ", "trusted", "expected"),
+    [
+        ({"REMOTE_ADDR": "", "HTTP_X_REAL_IP": "203.0.113.9"}, (), "203.0.113.9"),
+        ({"REMOTE_ADDR": "", "HTTP_X_REAL_IP": "2001:db8::7"}, (), "2001:db8::7"),
+        ({"REMOTE_ADDR": "10.0.0.5", "HTTP_X_REAL_IP": "203.0.113.9"}, ("10.0.0.5",), "203.0.113.9"),
+        # A peer on TCP that is not a trusted proxy cannot claim another address.
+        ({"REMOTE_ADDR": "198.51.100.1", "HTTP_X_REAL_IP": "203.0.113.9"}, ("10.0.0.5",), "198.51.100.1"),
+        ({"REMOTE_ADDR": "", "HTTP_X_REAL_IP": "not an address"}, (), ""),
+        ({"REMOTE_ADDR": ""}, (), ""),
+    ],
+    ids=["socket", "socket v6", "trusted proxy", "untrusted peer", "garbage", "no header"],
+)
+def test_the_app_and_the_access_log_see_the_client_address(environ, trusted, expected):
+    """The app gets the address, and gunicorn's access log, which reads the same environ after the
+    app, does too."""
+    assert seen_address(dict(environ), trusted) == (expected, expected)

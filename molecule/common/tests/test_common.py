@@ -61,3 +61,52 @@ def test_unattended_upgrades_take_only_security_origins(host):
     assert host.check_output("apt-config dump APT::Periodic::Unattended-Upgrade").strip().endswith('"1";')
     dry = host.run("unattended-upgrade --dry-run -v")
     assert dry.rc == 0, dry.stderr
+
+
+# Run on the host: whether unattended-upgrades' own origin matcher, with the host's configuration,
+# allows a version of some package from Debian's security suite (always non-empty). Prints the
+# first such package.
+ALLOWED_FROM_SECURITY = """
+import importlib.machinery, importlib.util, sys
+import apt
+loader = importlib.machinery.SourceFileLoader("uu", "/usr/bin/unattended-upgrade")
+spec = importlib.util.spec_from_loader("uu", loader)
+uu = importlib.util.module_from_spec(spec)
+loader.exec_module(uu)
+allowed = uu.get_allowed_origins()
+for package in apt.Cache():
+    for version in package.versions:
+        for origin in version.origins:
+            if origin.label == "Debian-Security" and uu.is_allowed_origin(origin, allowed):
+                print(package.name, version.version, origin.archive)
+                sys.exit(0)
+sys.exit(1)
+"""
+
+
+def test_security_updates_arrive(host):
+    """The image's apt sources lack the security suite (debootstrap writes only the main one): the
+    role adds it, apt reads it, and unattended-upgrades would take packages from it."""
+    codename = host.system_info.codename
+    with host.sudo():
+        listing = "apt-get indextargets --no-release-info --format %s"
+        targets = host.check_output(listing, "$(RELEASE) $(TARGET_OF)")
+        assert f"{codename}-security deb" in targets
+        assert "l=Debian-Security" in host.check_output("apt-cache policy")
+        found = host.run("python3 -c %s", ALLOWED_FROM_SECURITY)
+        assert found.rc == 0, found.stdout + found.stderr
+        print(f"\n[security] unattended-upgrades would take {found.stdout.strip()}")
+        dry = host.run("unattended-upgrade --dry-run --debug")
+    assert dry.rc == 0, dry.stderr
+    allowed = next(
+        line for line in (dry.stdout + dry.stderr).splitlines() if line.startswith("Allowed origins are:")
+    )
+    assert f"codename={codename}-security,label=Debian-Security" in allowed, allowed
+
+
+def test_no_mail_server_runs(host):
+    """cron recommends a mail server; with recommendations off none comes, and none listens on 25."""
+    with host.sudo():
+        assert not host.package("exim4-daemon-light").is_installed
+        assert not host.socket("tcp://0.0.0.0:25").is_listening
+        assert not host.socket("tcp://127.0.0.1:25").is_listening

@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "molecule" / "shared"))
 
 from loadprobe import ResolvedHTTPSConnection  # noqa: E402
+from scenario import address as docker_address  # noqa: E402
 
 DOMAIN = "onebox.test"
 APP = "portfolio"
@@ -80,7 +81,7 @@ def site(host, tmp_path_factory):
     with host.sudo():
         cafile.write_text(host.file(ISSUER_ROOT).content_string)
     # The host's own address, as this machine reaches it (the container the test created).
-    address = host.check_output("hostname -I").split()[0]
+    address = docker_address(host)
     return Site(address, cafile)
 
 

@@ -80,6 +80,12 @@ def leftovers(host):
     return active, unfinished
 
 
+def shared_static(host):
+    """Every file name under shared/static, where nginx serves /static/ from."""
+    with host.sudo():
+        return set(host.check_output("find /srv/%s/shared/static -type f -printf '%%P\\n'", APP).split())
+
+
 def canary(site):
     response = site.get(CANARY)
     return response.status, response.body
@@ -109,7 +115,25 @@ def copies(tmp_path_factory):
         f.write("# a new lock file\n")
     with (made["broken"] / "config" / "wsgi.py").open("a") as f:
         f.write('\nraise RuntimeError("a release whose workers cannot boot")\n')
+    # The broken release's collectstatic output differs from the live one's (a file more, so a
+    # manifest of its own): none of it may reach what the live release serves.
+    extra_static = made["broken"] / "portfolios" / "static" / "portfolios" / "broken.css"
+    extra_static.parent.mkdir(parents=True)
+    extra_static.write_text("body { color: red; }\n")
     return made
+
+
+@pytest.fixture(scope="module")
+def frontend_copy(tmp_path_factory):
+    """A copy of frontend/ whose page title differs, deployed with the code change: the deploy
+    switches both halves, and the rollback must bring both back as the pair they were."""
+    copy = tmp_path_factory.mktemp("frontends") / "frontend-changed"
+    shutil.copytree(ROOT / "frontend", copy, ignore=shutil.ignore_patterns("node_modules", "dist"))
+    (copy / "node_modules").symlink_to(ROOT / "frontend" / "node_modules")
+    index = copy / "index.html"
+    title = "<title>onebox portfolios"
+    index.write_text(index.read_text().replace(title, f"{title} (changed)"))
+    return copy
 
 
 @pytest.fixture(scope="module")
@@ -118,13 +142,23 @@ def first(host):
     return current(host), frontend_current(host)
 
 
-def test_a_deploy_of_a_code_change_fails_no_request(site, host, copies, first, tmp_path):
+def test_a_deploy_of_a_code_change_fails_no_request(site, host, copies, frontend_copy, first, tmp_path):
     assert canary(site)[0] == 404
     with load_window(site, "deploy of a code change", tmp=tmp_path) as load:
-        result = playbook("playbooks/deploy.yml", "-e", f"django_source_dir={copies['changed']}")
+        result = playbook(
+            "playbooks/deploy.yml",
+            "-e",
+            f"django_source_dir={copies['changed']}",
+            "-e",
+            f"frontend_source_dir={frontend_copy}",
+        )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr
     assert current(host) != first[0]
+    assert frontend_current(host) != first[1]
     assert canary(site) == (200, b"canary")
+    assert b"(changed)</title>" in site.get("/").body
+    last = history(host)[-1]
+    assert (last["app"], last["frontend"]) == (current(host), frontend_current(host))
     assert load["failed"] == 0, json.dumps(load)
     assert load["ok"] > 0
     # The service runs exactly what current says; nothing of the handover is left.
@@ -138,6 +172,7 @@ def test_a_rollback_goes_back_to_the_pair_and_fails_no_request(site, host, first
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr
     assert (current(host), frontend_current(host)) == first
     assert canary(site)[0] == 404
+    assert b"(changed)</title>" not in site.get("/").body
     assert load["failed"] == 0, json.dumps(load)
     assert load["ok"] > 0
     last = history(host)[-1]
@@ -150,6 +185,8 @@ def test_a_failed_deploy_names_its_check_serves_on_and_changes_nothing_live(
     with host.sudo():
         before = set(host.file(RELEASES).listdir())
     digests = live_digests(host)
+    static_before = shared_static(host)
+    pages = {path: site.get(path).body for path in ("/", "/api/portfolios/", "/static/admin/css/base.css")}
     with load_window(site, "failed deploy", tmp=tmp_path) as load:
         result = playbook("playbooks/deploy.yml", "-e", f"django_source_dir={copies['broken']}")
     out = words(result)
@@ -163,6 +200,14 @@ def test_a_failed_deploy_names_its_check_serves_on_and_changes_nothing_live(
         mark = host.file(f"{RELEASES}/{failed}/FAILED").content_string
     assert "Check that the release candidate answers the release checks" in mark
     assert live_digests(host) == digests
+    # Its collectstatic output (a manifest and a file of its own) stayed in the release.
+    with host.sudo():
+        own = host.check_output("find %s/%s/.static -name 'broken*.css'", RELEASES, failed)
+    assert own.strip(), "the broken release's collectstatic did not run"
+    assert shared_static(host) == static_before
+    assert site.get("/static/portfolios/broken.css").status == 404
+    # The site answers byte for byte as before.
+    assert {path: site.get(path).body for path in pages} == pages
     assert history(host)[-1]["status"] == "failed"
     assert load["failed"] == 0, json.dumps(load)
     assert load["ok"] > 0
@@ -178,6 +223,10 @@ def test_a_rollback_to_a_named_release_goes_there(site, host, first, tmp_path):
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr
     assert current(host) == changed
     assert canary(site) == (200, b"canary")
+    # The frontend it last went live with comes back with it.
+    live = [e for e in history(host) if e["status"] == "live"]
+    paired = next(e["frontend"] for e in reversed(live) if e["app"] == changed)
+    assert frontend_current(host) == paired != first[1]
     assert load["failed"] == 0, json.dumps(load)
 
 
@@ -314,6 +363,9 @@ def test_a_controller_killed_mid_deploy_is_repaired_by_the_next_run(site, host, 
         if with_reached:
             os.killpg(dying.pid, signal.SIGKILL)
         dying.wait(timeout=60)
+        # Mitogen's connection process runs in a session of its own and outlives the controller:
+        # it goes too, as it would with the operator's machine.
+        subprocess.run(["pkill", "-KILL", "-f", f"django_source_dir={source}$"], check=False)
     assert with_reached, f"the deploy finished before it was {point}"
     with load_window(site, f"repair after a kill {point}", tmp=tmp_path) as load:
         repair = playbook("playbooks/deploy.yml", "-e", f"django_source_dir={source}")

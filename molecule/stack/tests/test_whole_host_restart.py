@@ -7,6 +7,7 @@ import time
 
 from conftest import APP, DOMAIN, ISSUER_ROOT, Site
 from renewal import run_renewal
+from scenario import address as docker_address
 
 
 def test_a_restarted_host_serves_the_site_again_on_its_own(host, site):
@@ -17,7 +18,7 @@ def test_a_restarted_host_serves_the_site_again_on_its_own(host, site):
     while time.monotonic() < deadline:
         try:
             # The address may change with the restart; the served certificate does not.
-            address = host.check_output("hostname -I").split()[0]
+            address = docker_address(host)
             response = Site(address, site.cafile).get("/api/portfolios/", timeout=5)
             last = response.status
             if last == 200:
@@ -45,7 +46,7 @@ def test_after_a_restart_the_cron_renewal_still_gets_a_certificate(host, tmp_pat
     assert result.rc == 0, result.stdout + result.stderr
     cafile = tmp_path / "issuer-root.pem"
     cafile.write_text(root)
-    address = host.check_output("hostname -I").split()[0]
+    address = docker_address(host)
     renewed = Site(address, cafile)
     # Only a certificate issued after the restart chains to the root Pebble has now.
     assert renewed.get("/api/portfolios/").status == 200

@@ -313,6 +313,11 @@ class History:
             self._write(entries)
         return entry
 
+    def last_live_has(self, **halves: str) -> bool:
+        """The newest live entry already names these halves (empty ones are not compared)."""
+        last = next((e for e in reversed(self.entries()) if e.get("status") == "live"), None)
+        return last is not None and all(last.get(k) == v for k, v in halves.items() if v)
+
     def live_pairs(self) -> list[tuple[str, str]]:
         """(app, frontend) pairs that went live, newest first, each once."""
         pairs: list[tuple[str, str]] = []
@@ -951,6 +956,11 @@ def main(argv=None) -> int:
     hist.add_argument("--frontend-current", default="", help="the frontend's current link")
     hist.add_argument("--legacy-app-log", default="", help="releases.log of the django role before 2026-12")
     hist.add_argument("--legacy-frontend-log", default="", help="the frontend role's history before 2026-12")
+    hist.add_argument(
+        "--unless-live",
+        action="store_true",
+        help="add nothing when the last live pair already has these halves (a repair run's record)",
+    )
 
     rb = sub.add_parser("plan-rollback")
     rb.add_argument("--history", required=True)
@@ -1062,6 +1072,9 @@ def dispatch(args) -> dict | None:
                 Path(args.legacy_frontend_log) if args.legacy_frontend_log else None,
                 current,
             )
+            halves = {"app": args.app_release, "frontend": args.frontend_release}
+            if args.unless_live and history.last_live_has(**halves):
+                return {"changed": False, "entry": None}
             entry = history.add(
                 {
                     "app": args.app_release,

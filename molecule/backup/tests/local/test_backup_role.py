@@ -50,6 +50,21 @@ def test_converge_took_a_first_full_backup(host):
     assert info["backup"][0]["backrest"]["version"] == host.package("pgbackrest").version.split("-")[0]
 
 
+def test_the_repository_is_encrypted(host):
+    """The inventory's cipher (make init generates one): the repository holds nothing readable without
+    it, and the restore drill below restores from it."""
+    info = pgbackrest_info(host)
+    assert info["cipher"] == "aes-256-cbc", info
+    with host.sudo():
+        # The WAL archived into the repository is ciphertext: no segment starts with PostgreSQL's page magic.
+        segment = host.check_output(
+            "find /var/lib/pgbackrest/archive -type f -name '0000*' -print -quit"
+        ).strip()
+        assert segment, "no WAL segment in the repository"
+        head = host.check_output("head -c 64 %s | od -An -c | tr -d ' \n'", segment)
+    assert head.startswith("Salted__"), head
+
+
 @pytest.mark.parametrize(
     ("timer", "calendar", "unit"),
     [

@@ -1,0 +1,33 @@
+"""ansible-playbook against the scenario's own host, as a user runs a playbook against an inventory:
+for tests that change the host on purpose (bad input, a second run, a switch) and read what it did."""
+
+import os
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def playbook(path, *extra, timeout=900):
+    """Run a playbook (relative to the project root, or absolute) against the scenario's inventory."""
+    inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
+    argv = ["ansible-playbook", "-i", str(inventory), str(ROOT / path), *extra]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def words(result):
+    """The run's whole output on one line: folded messages read as written."""
+    return " ".join((result.stdout + result.stderr).split())
+
+
+def address(host):
+    """The test host's address on Docker's network, as this machine reaches it (read from Docker, not
+    from the host: a test's own interfaces, such as outside.py's, may come first in `hostname -I`)."""
+    name = host.backend.get_hostname()
+    out = subprocess.run(
+        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", name],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.split()[0]
