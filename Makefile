@@ -12,7 +12,7 @@ MOLECULE_DISTROS ?= debian12 debian13
 export MOLECULE_DISTROS
 
 .PHONY: help setup lock dev test test-quick test-deps test-app test-frontend test-project test-molecule lint \
-        engine images host up down site deploy rollback releases init dump backup restore bench audit
+        engine images host up down site deploy rollback releases init dump backup restore bench audit docs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -100,6 +100,9 @@ restore: setup ## Restore (stops the app): make restore ENV=<inventory> CONFIRM=
 
 dump: setup ## pg_dump -Fc of the app's database to .local/dumps/: make dump ENV=<inventory> [DB=<database>]
 	ansible-playbook $(ANSIBLE_ENV_ARGS) playbooks/dump.yml $(if $(DB),-e database="$(DB)")
+
+docs: setup ## Regenerate each role README's table of inputs (from argument_specs and defaults)
+	.venv/bin/python scripts/role_docs.py
 
 audit: setup ## Lynis's hardening index and warnings for each host: make audit ENV=<inventory>
 	ansible-playbook $(ANSIBLE_ENV_ARGS) playbooks/audit.yml

@@ -284,7 +284,7 @@ def measure(args, figures: dict) -> dict:
     inventory = write_inventory([site, plain])
 
     log("site: Pebble (test scaffolding, not timed)")
-    playbook(inventory, "playbooks/pebble.yml", site.inventory_name)
+    playbook(inventory, "molecule/shared/pebble.yml", site.inventory_name)
     before = set(site.run("apt-mark showmanual").stdout.split())
 
     log("site: first site.yml")

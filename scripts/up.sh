@@ -13,7 +13,7 @@ inventory=inventory/local
 scripts/local-host.sh up
 
 echo "== Pebble (the local ACME server) on the VPS"
-ansible-playbook -i "$inventory" playbooks/pebble.yml
+ansible-playbook -i "$inventory" molecule/shared/pebble.yml
 
 echo "== site.yml"
 start=$(date +%s)

@@ -116,6 +116,18 @@ def burst(host, port, count, source=OTHER4, address=HOST4, timeout=3.0) -> dict:
     return json.loads(out.stdout)
 
 
+def ssh_refusal(host, address, user) -> str:
+    """What sshd tells a stranger with no key: its last line names the methods it would still take
+    ("Permission denied (publickey)." on a host that takes keys only)."""
+    out = run(
+        host,
+        "ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+        f"-o ConnectTimeout=10 {user}@{address} true",
+    )
+    assert out.rc != 0, out.stdout
+    return out.stderr
+
+
 @contextmanager
 def listeners(host, ports):
     """Something listening on each port, on every address (IPv4 and IPv6): a closed port then proves

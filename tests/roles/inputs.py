@@ -1,6 +1,10 @@
-"""One way to ask a role whether it takes some input: its validation (argument specs and
-tasks/validate.yml, tagged `validate`) run against this machine in check mode, so even a gap in the
-checks could change nothing."""
+"""One way to run a role against this machine for its input checks: in check mode, with the
+project's ansible.cfg, so even a gap in the checks could change nothing. The role tests share it.
+
+    run_role(tmp_path, role, variables, *ansible_playbook_args) -> subprocess.CompletedProcess
+    check_inputs(tmp_path, role, variables) -> Outcome   (only the tasks tagged `validate`)
+    failure_message(output) -> the failure's words, line breaks folded
+"""
 
 import json
 import re
@@ -11,31 +15,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
-PLAY = "- name: Check {role}'s inputs\n  hosts: localhost\n  roles:\n    - role: {role}\n"
+PLAY = "- name: Apply the {role} role to this machine\n  hosts: localhost\n  roles:\n    - role: {role}\n"
 
 
-@dataclass
-class Outcome:
-    returncode: int
-    output: str
-    # The words of the failure, from "fatal: [localhost]" to the recap, line breaks folded.
-    message: str
-    # The last task that started before the failure.
-    failed_task: str
-
-
-def check_inputs(tmp_path: Path, role: str, variables: dict) -> Outcome:
+def run_role(tmp_path: Path, role: str, variables: dict, *args: str) -> subprocess.CompletedProcess:
     (tmp_path / "play.yml").write_text(PLAY.format(role=role))
     (tmp_path / "vars.json").write_text(json.dumps(variables))
-    result = subprocess.run(
+    scratch = tmp_path / "tmp"
+    scratch.mkdir(exist_ok=True)
+    return subprocess.run(
         [
             VENV_BIN / "ansible-playbook",
             "--inventory=localhost,",
             "--connection=local",
             "--check",
-            "--tags=validate",
             f"--extra-vars=ansible_python_interpreter={sys.executable}",
             f"--extra-vars=@{tmp_path / 'vars.json'}",
+            *args,
             tmp_path / "play.yml",
         ],
         cwd=ROOT,
@@ -46,18 +42,41 @@ def check_inputs(tmp_path: Path, role: str, variables: dict) -> Outcome:
             "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_CACHE_PLUGIN": "memory",
+            # The controller's scratch folders (the frontend's build snapshot), for the test to look into.
+            "TMPDIR": str(scratch),
         },
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
         check=False,
     )
+
+
+FAILURE = re.compile(r"(fatal|failed): \[localhost\]")
+
+
+def failure_message(out: str) -> str:
+    """From "fatal: [localhost]" (or "failed:" for a looped task) to the recap, on one line: Ansible
+    folds long messages where path lengths put the line ends, and the words are what matter."""
+    failure = FAILURE.search(out)
+    if not failure:
+        return ""
+    end = out.find("PLAY RECAP", failure.start())
+    return " ".join(out[failure.start() : end if end > 0 else None].split())
+
+
+@dataclass
+class Outcome:
+    returncode: int
+    output: str
+    message: str
+    # The last task that started before the failure.
+    failed_task: str
+
+
+def check_inputs(tmp_path: Path, role: str, variables: dict) -> Outcome:
+    result = run_role(tmp_path, role, variables, "--tags=validate")
     out = result.stdout + result.stderr
-    failure = re.search(r"(fatal|failed): \[localhost\]", out)
-    message, task = "", ""
-    if failure:
-        end = out.find("PLAY RECAP", failure.start())
-        message = " ".join(out[failure.start() : end if end > 0 else None].split())
-        tasks = re.findall(r"TASK \[([^\]]*)\]", out[: failure.start()])
-        task = tasks[-1] if tasks else ""
-    return Outcome(result.returncode, out, message, task)
+    failure = FAILURE.search(out)
+    tasks = re.findall(r"TASK \[([^\]]*)\]", out[: failure.start()]) if failure else []
+    return Outcome(result.returncode, out, failure_message(out), tasks[-1] if tasks else "")

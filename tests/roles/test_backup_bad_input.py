@@ -5,13 +5,11 @@ Each case runs the real role against this machine in check mode, limited to its 
 with a message naming the variable. The control case passes the same validation.
 """
 
-import json
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
+import inputs
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,15 +18,6 @@ VALIDATION = re.compile(
 )
 BIN = Path(sys.executable).parent
 
-PLAY = """\
-- name: Validate the backup role's input
-  hosts: localhost
-  connection: local
-  gather_facts: true
-  gather_subset: ["!all", "min", "hardware"]
-  roles:
-    - role: backup
-"""
 GOOD = {"onebox_app_name": "portfolio"}
 S3 = {
     "backup_repo_type": "s3",
@@ -42,26 +31,7 @@ S3 = {
 
 
 def validate(tmp_path, variables):
-    (tmp_path / "play.yml").write_text(PLAY)
-    (tmp_path / "vars.json").write_text(json.dumps(variables))
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
-        "ANSIBLE_CACHE_PLUGIN": "memory",
-        "ANSIBLE_NOCOLOR": "1",
-        "PATH": f"{BIN}:{os.environ['PATH']}",
-    }
-    argv = [str(BIN / "ansible-playbook"), "-i", "localhost,", "--check", "--tags", "validate"]
-    argv += ["-e", f"ansible_python_interpreter={sys.executable}", "-e", f"@{tmp_path / 'vars.json'}"]
-    result = subprocess.run(
-        [*argv, str(tmp_path / "play.yml")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = inputs.run_role(tmp_path, "backup", variables, "--tags=validate")
     return result.returncode, " ".join((result.stdout + result.stderr).split())
 
 

@@ -6,23 +6,10 @@ the play before any task reports a change. A control run with good input passes 
 each failure is the input's doing.
 """
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
+import inputs
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = ROOT / ".venv" / "bin"
-
-PLAYBOOK = """\
-- name: Apply the django role to this machine
-  hosts: localhost
-  gather_facts: true
-  roles:
-    - role: django
-"""
 
 GOOD = {
     "onebox_app_name": "portfolio",
@@ -32,39 +19,8 @@ GOOD = {
 }
 
 
-def run_role(tmp_path: Path, variables: dict, *args: str) -> subprocess.CompletedProcess:
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(PLAYBOOK)
-    extra = tmp_path / "vars.json"
-    extra.write_text(json.dumps(variables))
-    return subprocess.run(
-        [
-            VENV_BIN / "ansible-playbook",
-            "--inventory",
-            "localhost,",
-            "--connection",
-            "local",
-            "--check",
-            "--extra-vars",
-            f"ansible_python_interpreter={sys.executable}",
-            "--extra-vars",
-            f"@{extra}",
-            *args,
-            playbook,
-        ],
-        cwd=ROOT,
-        env={
-            "PATH": f"{VENV_BIN}:/usr/bin:/bin",
-            "HOME": str(tmp_path),
-            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-            "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(tmp_path / "facts"),
-        },
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def run_role(tmp_path: Path, variables: dict, *args: str):
+    return inputs.run_role(tmp_path, "django", variables, *args)
 
 
 def without(variables: dict, name: str) -> dict:
@@ -118,9 +74,8 @@ def test_bad_input_stops_the_play_before_any_change(tmp_path, variables, name, r
     result = run_role(tmp_path, variables)
     out = result.stdout + result.stderr
     assert result.returncode != 0, out
-    fatal = out[out.index("fatal: [localhost]: FAILED!") :]
-    # The YAML callback folds long messages where the path lengths put the line ends: unfold them.
-    message = " ".join(fatal[: fatal.index("PLAY RECAP")].split())
+    message = inputs.failure_message(out)
+    assert message, out
     assert name in message, message
     assert reason in message, message
     assert "roles/django/tasks/validate.yml" in out, out

@@ -5,65 +5,16 @@ validation (or, for an output without index.html, in the controller-side build) 
 changed. A control run with good input passes the same stages, so each failure is the input's.
 """
 
-import json
-import re
-import subprocess
-import sys
 from pathlib import Path
 
+import inputs
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = ROOT / ".venv" / "bin"
 
 GOOD = {"onebox_app_name": "portfolio"}
 
 
-def run_role(tmp_path: Path, variables: dict, *args: str) -> subprocess.CompletedProcess:
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(
-        "- name: Apply the frontend role to this machine\n"
-        "  hosts: localhost\n"
-        "  roles:\n"
-        "    - role: frontend\n"
-    )
-    extra = tmp_path / "vars.json"
-    extra.write_text(json.dumps(variables))
-    scratch = tmp_path / "tmp"
-    scratch.mkdir(exist_ok=True)
-    return subprocess.run(
-        [
-            VENV_BIN / "ansible-playbook",
-            "--inventory=localhost,",
-            "--connection=local",
-            "--check",
-            f"--extra-vars=ansible_python_interpreter={sys.executable}",
-            f"--extra-vars=@{extra}",
-            *args,
-            playbook,
-        ],
-        cwd=ROOT,
-        env={
-            "PATH": f"{VENV_BIN}:/usr/bin:/bin",
-            "HOME": str(tmp_path),
-            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-            "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(tmp_path / "facts"),
-            # Where the role's scratch folder on the controller goes.
-            "TMPDIR": str(scratch),
-        },
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-def failure_message(out: str) -> str:
-    failure = re.search(r"(fatal|failed): \[localhost", out)
-    assert failure, out
-    # Ansible wraps long messages; the words matter, not the line breaks.
-    return " ".join(out[failure.start() : out.index("PLAY RECAP")].split())
+def run_role(tmp_path: Path, variables: dict, *args: str):
+    return inputs.run_role(tmp_path, "frontend", variables, *args)
 
 
 @pytest.fixture
@@ -153,7 +104,7 @@ def test_bad_input_stops_the_play_before_any_change(tmp_path, variables, name, r
     result = run_role(tmp_path, variables)
     out = result.stdout + result.stderr
     assert result.returncode != 0, out
-    message = failure_message(out)
+    message = inputs.failure_message(out)
     assert name in message, message
     assert reason in message, message
     assert "changed: [localhost]" not in out
@@ -165,7 +116,7 @@ def test_output_without_index_html_stops_before_the_host_is_touched(tmp_path, st
     result = run_role(tmp_path, static(static_site))
     out = result.stdout + result.stderr
     assert result.returncode != 0, out
-    message = failure_message(out)
+    message = inputs.failure_message(out)
     assert "frontend_dist_dir" in message, message
     assert "has no index.html after the build" in message, message
     assert "Unpack the release" not in out

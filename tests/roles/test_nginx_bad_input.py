@@ -5,51 +5,16 @@ validation gap could not change it; the play must stop in the role's validation 
 changed. A control run with good input passes the same validation, so each failure is the input's.
 """
 
-import json
-import re
-import subprocess
-import sys
 from pathlib import Path
 
+import inputs
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = ROOT / ".venv" / "bin"
 
 GOOD = {"onebox_app_name": "portfolio", "onebox_domain": "onebox.test"}
 
 
-def run_role(tmp_path: Path, variables: dict, *args: str) -> subprocess.CompletedProcess:
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(
-        "- name: Apply the nginx role to this machine\n  hosts: localhost\n  roles:\n    - role: nginx\n"
-    )
-    extra = tmp_path / "vars.json"
-    extra.write_text(json.dumps(variables))
-    return subprocess.run(
-        [
-            VENV_BIN / "ansible-playbook",
-            "--inventory=localhost,",
-            "--connection=local",
-            "--check",
-            f"--extra-vars=ansible_python_interpreter={sys.executable}",
-            f"--extra-vars=@{extra}",
-            *args,
-            playbook,
-        ],
-        cwd=ROOT,
-        env={
-            "PATH": f"{VENV_BIN}:/usr/bin:/bin",
-            "HOME": str(tmp_path),
-            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-            "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(tmp_path / "facts"),
-        },
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def run_role(tmp_path: Path, variables: dict, *args: str):
+    return inputs.run_role(tmp_path, "nginx", variables, *args)
 
 
 def test_good_input_passes_validation(tmp_path):
@@ -118,11 +83,8 @@ def test_bad_input_stops_the_play_before_any_change(tmp_path, variables, name, r
     result = run_role(tmp_path, variables)
     out = result.stdout + result.stderr
     assert result.returncode != 0, out
-    # "fatal: [localhost]: FAILED!", or "failed: [localhost] (item=...)" for a looped check
-    failure = re.search(r"(fatal|failed): \[localhost\]", out)
-    assert failure, out
-    # Ansible wraps long messages; the words matter, not the line breaks.
-    message = " ".join(out[failure.start() : out.index("PLAY RECAP")].split())
+    message = inputs.failure_message(out)
+    assert message, out
     assert name in message, message
     assert reason in message, message
     assert "changed: [localhost]" not in out

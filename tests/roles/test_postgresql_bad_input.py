@@ -5,13 +5,11 @@ checks that the play failed inside the validation (argument_specs or tasks/valid
 message naming the variable, after which no other task of the role ran.
 """
 
-import json
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
+import inputs
 import pytest
 import yaml
 
@@ -19,15 +17,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ROLE = ROOT / "roles" / "postgresql"
 BIN = Path(sys.executable).parent
 
-PLAYBOOK = """\
-- name: Apply the postgresql role
-  hosts: localhost
-  connection: local
-  gather_facts: true
-  gather_subset: ["!all", "min", "hardware"]
-  roles:
-    - role: postgresql
-"""
 
 GOOD = {"onebox_app_name": "portfolio"}
 SPEC_TASK = "Validating arguments against arg spec"
@@ -40,30 +29,7 @@ def validation_task_names():
 
 
 def run_role(tmp_path, variables, *args):
-    (tmp_path / "play.yml").write_text(PLAYBOOK)
-    (tmp_path / "vars.json").write_text(json.dumps(variables))
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
-        "ANSIBLE_CACHE_PLUGIN": "memory",
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_RETRY_FILES_ENABLED": "0",
-        "PATH": f"{BIN}:{os.environ['PATH']}",
-    }
-    command = [
-        str(BIN / "ansible-playbook"),
-        "-i",
-        "localhost,",
-        "--check",
-        "-e",
-        f"ansible_python_interpreter={sys.executable}",
-        "-e",
-        f"@{tmp_path / 'vars.json'}",
-        *args,
-        str(tmp_path / "play.yml"),
-    ]
-    return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    return inputs.run_role(tmp_path, "postgresql", variables, *args)
 
 
 def failure_report(output):
