@@ -78,8 +78,8 @@ up: setup ## The whole stack on the local VPS over SSH, HTTPS from Pebble; print
 
 ANSIBLE_ENV_ARGS = -i inventory/$(ENV) $(if $(wildcard inventory/$(ENV)/.vault_pass),--vault-password-file inventory/$(ENV)/.vault_pass)
 
-site: setup ## The whole site.yml for an inventory (what a fresh server needs first): make site ENV=<inventory>
-	ansible-playbook $(ANSIBLE_ENV_ARGS) site.yml
+site: setup ## The whole site.yml for an inventory (what a fresh server needs first): make site ENV=<inventory> [TAGS=nginx-site]
+	ansible-playbook $(ANSIBLE_ENV_ARGS) site.yml $(if $(TAGS),--tags "$(TAGS)")
 
 deploy: setup ## A new release of the app and frontend: make deploy ENV=<inventory>
 	ansible-playbook $(ANSIBLE_ENV_ARGS) playbooks/deploy.yml

@@ -1,5 +1,6 @@
 """Every role keeps its declared inputs, its defaults and its handlers honest."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +98,22 @@ def test_no_dead_handlers(role):
         if not topics & used and not any(t in playbooks for t in topics):
             dead.append(handler["name"])
     assert not dead, f"{role.name}: handlers nothing notifies: {dead}"
+
+
+def test_the_readme_lists_every_tag_the_playbooks_and_roles_use():
+    """The README's tag table (which the stack scenario runs tag by tag) and the tags in the roles'
+    tasks/main.yml and site.yml are the same set; each phase tag is <role>-<phase>."""
+    sys.path.insert(0, str(ROOT / "molecule" / "shared"))
+    from scenario import documented_tags
+
+    used = set()
+    for main in [*(ROOT / "roles").glob("*/tasks/main.yml"), ROOT / "playbooks" / "site.yml"]:
+        for found in re.findall(r"tags: \[([^\]]*)\]", main.read_text()):
+            used.update(tag.strip() for tag in found.split(","))
+    used.discard("always")
+    documented = documented_tags()
+    assert len(documented) == len(set(documented))
+    assert used == set(documented)
+    roles = {role.name for role in ROLES}
+    for tag in used - roles - {"validate"}:
+        assert tag.split("-")[0] in roles, f"tag {tag} is not <role>-<phase>"

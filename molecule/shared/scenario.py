@@ -2,6 +2,7 @@
 for tests that change the host on purpose (bad input, a second run, a switch) and read what it did."""
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -31,3 +32,21 @@ def address(host):
         check=True,
     )
     return out.stdout.split()[0]
+
+
+TAGS_MARKER = "<!-- tags: the table below is the list the stack scenario runs -->"
+
+
+def documented_tags():
+    """The tags the README's table lists (first column), in its order."""
+    text = (ROOT / "README.md").read_text()
+    if TAGS_MARKER not in text:
+        raise AssertionError("the README's tag table lost its marker")
+    tags = []
+    for line in text[text.index(TAGS_MARKER) :].splitlines()[1:]:
+        if not line.startswith("|"):
+            if tags:
+                break
+            continue
+        tags += re.findall(r"`([a-z0-9-]+)`", line.split("|")[1])
+    return [tag for tag in tags if tag != "tag"]

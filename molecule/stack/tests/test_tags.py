@@ -1,0 +1,41 @@
+"""Each tag the README documents runs alone: `site.yml --tags <tag>` on the converged host finishes
+with failed=0, runs its role's tasks, and never meets an undefined variable.
+
+The tags are read from the README's table (tests/test_role_conventions.py checks that the table and
+the roles agree). They are shared out between the distros the matrix runs this scenario on (every
+second tag on each), so the whole list costs one distro's time; a run on one distro tests its share.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / "molecule" / "shared"))
+
+from scenario import documented_tags, playbook  # noqa: E402
+
+
+def share(tags):
+    matrix = yaml.safe_load((ROOT / "molecule" / "matrix.yml").read_text())
+    allowed = os.environ.get("MOLECULE_DISTROS", "debian12 debian13").split()
+    distros = [d for d in matrix["scenarios"]["stack"]["distros"] if d in allowed]
+    distro = os.environ.get("MOLECULE_DISTRO", "debian12")
+    if distro not in distros:
+        return tags
+    return tags[distros.index(distro) :: len(distros)]
+
+
+@pytest.mark.parametrize("tag", share(documented_tags()))
+def test_a_documented_tag_runs_alone(tag):
+    result = playbook("site.yml", "--tags", tag)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-4000:]
+    assert "failed=0 " in out, out[-4000:]
+    assert "undefined" not in out, out[-4000:]
+    role = tag.split("-")[0]
+    if role != "validate":
+        assert f"TASK [{role} : " in out, f"--tags {tag} ran none of the {role} role's tasks:\n{out[-4000:]}"
