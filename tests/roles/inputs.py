@@ -4,6 +4,7 @@ project's ansible.cfg, so even a gap in the checks could change nothing. The rol
     run_role(tmp_path, role, variables, *ansible_playbook_args) -> subprocess.CompletedProcess
     check_inputs(tmp_path, role, variables) -> Outcome   (only the tasks tagged `validate`)
     failure_message(output) -> the failure's words, line breaks folded
+    assert_refused(result, name, reason, where=..., not_reached=...) -> the failure's words
 """
 
 import json
@@ -80,3 +81,29 @@ def check_inputs(tmp_path: Path, role: str, variables: dict) -> Outcome:
     failure = FAILURE.search(out)
     tasks = re.findall(r"TASK \[([^\]]*)\]", out[: failure.start()]) if failure else []
     return Outcome(result.returncode, out, failure_message(out), tasks[-1] if tasks else "")
+
+
+def assert_refused(
+    result: subprocess.CompletedProcess,
+    name: str,
+    reason: str = "",
+    *,
+    where: str = "",
+    not_reached: str = "",
+) -> str:
+    """The play stopped with a message naming `name` (and saying `reason`), and nothing changed: no
+    task reported a change and the recap says changed=0. `where` (the task file or task that must
+    have refused) must be in the output, `not_reached` (a task past the checks) must not."""
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out
+    message = failure_message(out)
+    assert message, out
+    assert name in message, message
+    assert reason in message, message
+    assert "changed: [localhost]" not in out
+    assert "changed=0" in out[out.index("PLAY RECAP") :], out
+    if where:
+        assert where in out, out
+    if not_reached:
+        assert not_reached not in out, out
+    return message
