@@ -117,3 +117,15 @@ def test_the_readme_lists_every_tag_the_playbooks_and_roles_use():
     roles = {role.name for role in ROLES}
     for tag in used - roles - {"validate"}:
         assert tag.split("-")[0] in roles, f"tag {tag} is not <role>-<phase>"
+
+
+def test_a_role_tag_is_the_union_of_its_phase_tags():
+    """Every task file a role's tasks/main.yml brings in under the role's tag also carries one of its
+    <role>-<phase> tags (or always): `--tags <role>` then runs exactly its phases, each of which the
+    stack scenario runs alone."""
+    for main in (ROOT / "roles").glob("*/tasks/main.yml"):
+        role = main.parent.parent.name
+        for found in re.findall(r"tags: \[([^\]]*)\]", main.read_text()):
+            tags = {tag.strip() for tag in found.split(",")}
+            if role in tags and "always" not in tags:
+                assert any(tag.startswith(f"{role}-") for tag in tags), f"{main}: tags [{found}]"
