@@ -348,12 +348,15 @@ def test_a_controller_killed_mid_deploy_is_repaired_by_the_next_run(site, host, 
             h.run("ls -a /srv/%s/venvs | grep -q building", APP).rc == 0
         ),
     }
-    dying = subprocess.Popen(
-        command("playbooks/deploy.yml", "-e", f"django_source_dir={source}"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    # Its output goes to a file: when it ends before the point, the file says why.
+    log = tmp_path / "dying-deploy.log"
+    with log.open("w") as output:
+        dying = subprocess.Popen(
+            command("playbooks/deploy.yml", "-e", f"django_source_dir={source}"),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         wait_until(
             lambda: conditions[point](host) or dying.poll() is not None, 300, f"never reached: {point}", 0.05
@@ -366,7 +369,7 @@ def test_a_controller_killed_mid_deploy_is_repaired_by_the_next_run(site, host, 
         # Mitogen's connection process runs in a session of its own and outlives the controller:
         # it goes too, as it would with the operator's machine.
         subprocess.run(["pkill", "-KILL", "-f", f"django_source_dir={source}$"], check=False)
-    assert with_reached, f"the deploy finished before it was {point}"
+    assert with_reached, f"the deploy finished before it was {point}:\n{log.read_text()[-3000:]}"
     with load_window(site, f"repair after a kill {point}", tmp=tmp_path) as load:
         repair = playbook("playbooks/deploy.yml", "-e", f"django_source_dir={source}")
     out = words(repair)
