@@ -25,6 +25,9 @@ lock: setup ## Recompile the lock files after editing a *.in file
 	  --no-emit-find-links -o requirements.lock requirements.in
 	cd requirements && pip-compile -q --allow-unsafe --strip-extras --no-emit-index-url \
 	  --no-emit-find-links -o controller.txt controller.in
+	cd roles/django/files/runtime && for lock in gunicorn postgresql-driver; do \
+	  pip-compile -q --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	  --no-emit-find-links -o $$lock.lock $$lock.in || exit 1; done
 
 dev: setup ## Run Django (SQLite, seeded) and the Vite dev server; Ctrl-C stops both
 	@scripts/dev.sh

@@ -202,6 +202,21 @@ def test_a_4xx_is_not_retried_and_its_page_is_reduced_to_text_with_a_hint(app_so
     assert "django_allowed_hosts" in message
 
 
+def test_django_s_production_400_still_gets_the_allowed_hosts_hint(app_socket):
+    """DEBUG off: the page is "Bad Request (400)" and nothing more; the hint names the host sent."""
+    path, server = app_socket
+    Handler.routes = {
+        "/health/": (400, "text/html", "<!doctype html><html><body><h1>Bad Request (400)</h1></body></html>")
+    }
+    with pytest.raises(release.Failure) as failed:
+        release.check(str(path), "bad.example", ["/health/"], False, "", 30, 0.05)
+    message = str(failed.value)
+    assert len(server.hits) == 1
+    assert "Bad Request (400)" in message
+    assert "The check sent Host 'bad.example'" in message
+    assert "django_allowed_hosts" in message
+
+
 def test_a_502_is_retried_then_reported(app_socket):
     path, server = app_socket
     Handler.routes = {"/health/": (502, "text/plain", "booting")}

@@ -12,16 +12,10 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
-
 APP = "portfolio"
 ROOT = f"/srv/{APP}"
 SOCKET = f"/run/{APP}/gunicorn.sock"
 HOST = "onebox.test"
-OTHER = "otherproject"
-# converge.yml moves the second project by the contract alone (onebox_root, onebox_socket).
-OTHER_ROOT = f"/opt/{OTHER}"
-OTHER_SOCKET = f"/run/{OTHER}-web/app.sock"
 # Set in converge.yml's django_env_extra; every character in it is one a careless quoting breaks.
 QUOTING_PROBE = 'it\'s "quoted", \\ back $HOME #no-comment'
 
@@ -219,7 +213,7 @@ def test_the_app_cannot_write_its_code_or_outside_media(host):
 
 
 def test_systemd_analyze_rates_the_sandbox_at_most_1_5(host):
-    for unit in (f"{APP}.service", f"{OTHER}.service"):
+    for unit in (f"{APP}.service", "otherproject.service", "tutorial.service"):
         out = host.check_output("systemd-analyze security --no-pager %s", unit)
         match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", out)
         assert match, out
@@ -317,58 +311,6 @@ def test_a_code_only_release_reuses_the_virtualenv(host):
     built = int(host.check_output("stat -c %%Y %s/requirements.txt", venv))
     first_unpacked = int(host.check_output("stat -c %%Y %s/releases/%s/REVISION", ROOT, first))
     assert built <= first_unpacked
-
-
-@pytest.mark.parametrize("unit", [f"{OTHER}.socket", f"{OTHER}.service"])
-def test_a_startproject_project_runs_from_variables_alone(host, unit):
-    assert host.service(unit).is_running
-
-
-def test_the_startproject_project_answers_and_reached_its_database(host):
-    status, body = request(host, "/admin/login/", socket=OTHER_SOCKET, host_header="other.test", https=False)
-    assert status == 200, body
-    assert "Django administration" in body
-    # DATABASE_URL led its migrate and the superuser to its own database.
-    assert int(psql(host, "SELECT count(*) FROM django_migrations", OTHER, OTHER)) > 10
-    assert psql(host, "SELECT is_superuser FROM auth_user WHERE username = 'admin'", OTHER, OTHER) == "t"
-    # A plain requirements.txt, installed without --require-hashes.
-    requirements = host.file(f"{OTHER_ROOT}/current/.venv/requirements.txt").content_string
-    assert "--hash" not in requirements
-    assert "dj-database-url" in requirements
-
-
-def test_the_moved_contract_moved_every_role(host):
-    """onebox_root and onebox_socket, set once in the play: the app user's home (common), the
-    releases and the unit's socket (django) and nginx's upstream and static alias agree on them."""
-    assert host.user(OTHER).home == OTHER_ROOT
-    assert host.file(f"{OTHER_ROOT}/current").is_symlink
-    assert host.file(f"{OTHER_ROOT}/shared/static").is_directory
-    assert not host.file(f"/srv/{OTHER}").exists
-    assert host.socket(f"unix://{OTHER_SOCKET}").is_listening
-    assert not host.file(f"/run/{OTHER}/gunicorn.sock").exists
-    listen = host.check_output("systemctl show --property=Listen --value %s.socket", OTHER)
-    assert listen.startswith(OTHER_SOCKET), listen
-    site = host.file(f"/etc/nginx/sites-enabled/{OTHER}.conf").content_string
-    assert f"unix:{OTHER_SOCKET}" in site
-    assert f"alias {OTHER_ROOT}/shared/static/" in site
-
-
-def test_nginx_serves_the_moved_project_from_its_socket_and_static_dir(host):
-    """Through nginx on port 80 (onebox_tls false): the admin page from gunicorn on the moved socket,
-    and a stylesheet collectstatic wrote under the moved root, byte for byte."""
-    page = host.run(
-        "curl -sS --max-time 20 -H 'Host: other.test' -w '\\n%{http_code}' http://127.0.0.1/admin/login/"
-    )
-    assert page.rc == 0, page.stderr
-    body, _, status = page.stdout.rpartition("\n")
-    assert status == "200", body
-    assert "Django administration" in body
-    css = "admin/css/base.css"
-    served = host.check_output(
-        "curl -sS --fail --max-time 20 -H 'Host: other.test' http://127.0.0.1/static/%s | sha256sum", css
-    )
-    on_disk = host.check_output("sha256sum < %s/shared/static/%s", OTHER_ROOT, css)
-    assert served.split()[0] == on_disk.split()[0]
 
 
 def test_a_failed_release_left_the_live_environment_and_static_files_as_they_were(host):

@@ -47,3 +47,20 @@ def test_a_documented_tag_runs_alone(tag):
     role = tag.split("-")[0]
     if role != "validate":
         assert f"TASK [{role} : " in out, f"--tags {tag} ran none of the {role} role's tasks:\n{out[-4000:]}"
+
+
+def test_a_check_path_that_nginx_gives_to_the_frontend_is_named():
+    """The release checks through the site (nginx-site-checks): a path Django answers on its socket
+    but nginx sends to the frontend gets the frontend's index.html with 200, and is named as such."""
+    result = playbook(
+        "site.yml",
+        "--tags",
+        "nginx-site-checks",
+        "-e",
+        '{"django_release_checks": ["/health/", "/catalog/"]}',
+    )
+    out = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0, out[-3000:]
+    assert "GET /catalog/ through the site answered the frontend's index.html, not Django" in out, out[-3000:]
+    assert "Add its prefix to nginx_proxy_paths" in out
+    assert "GET /health/ through the site" not in out

@@ -587,7 +587,8 @@ def readable(body: bytes, content_type: str) -> str:
 
 def hints(status: int | None, text: str, host: str) -> list[str]:
     found = []
-    if "DisallowedHost" in text or "Invalid HTTP_HOST header" in text:
+    # Django's production 400 says only "Bad Request": that is ALLOWED_HOSTS nearly always.
+    if "DisallowedHost" in text or "Invalid HTTP_HOST header" in text or status == 400:
         found.append(
             f"The check sent Host {host!r}, which Django's ALLOWED_HOSTS does not list: set "
             "django_allowed_hosts (default: onebox_domain and its aliases) to include it, or "
@@ -668,10 +669,13 @@ def check(
             if status in (502, 503, 504):
                 time.sleep(delay)
                 continue
+            # Not retried: a 4xx (or 500) is the app's answer, not a slow boot. The journal says
+            # why when the page does not (Django's production 400 page is two words).
+            logged = journal(unit, 20) if unit else ""
             message = [f"GET {path} (Host {host}) through {socket_path} answered {status}:", tail(text, 1500)]
-            message += hints(status, text, host)
+            message += hints(status, text + "\n" + logged, host)
             if unit:
-                message += [f"Last lines of {unit}'s journal:", tail(journal(unit, 20), 1500)]
+                message += [f"Last lines of {unit}'s journal:", tail(logged, 1500)]
             raise Failure("\n".join(message))
         else:
             message = [f"GET {path} (Host {host}) through {socket_path}: {last} after {retries} tries."]
@@ -904,15 +908,17 @@ def serve(args) -> None:
     if not release.is_dir():
         raise Failure(f"{args.current} does not point to a release directory.")
     venv = Path(os.path.realpath(release / ".venv"))
-    gunicorn = venv / "bin" / "gunicorn"
     project = release / args.project_subdir if args.project_subdir else release
     # A release made before releases had their own static folder keeps the env file's STATIC_ROOT.
     if args.static_env and (release / ".static").is_dir():
         os.environ[args.static_env] = str(release / ".static")
     os.environ["ONEBOX_RELEASE"] = release.name
+    # `-m gunicorn`: onebox's gunicorn, first on the virtualenv's sys.path (the django role's
+    # onebox-site), whether the project pins another one or none.
     argv = [
         str(venv / "bin" / "python"),
-        str(gunicorn),
+        "-m",
+        "gunicorn",
         args.wsgi,
         "--chdir",
         str(project),
@@ -924,7 +930,7 @@ def serve(args) -> None:
         f"ONEBOX_ENV_DIGEST={env_digest(Path(args.env_file))}",
         *args.gunicorn,
     ]
-    os.execv(argv[0], argv)  # noqa: S606 (the release's own gunicorn, no shell involved)
+    os.execv(argv[0], argv)  # noqa: S606 (the release's own python, no shell involved)
 
 
 # ---------------------------------------------------------------------------------------------
