@@ -12,7 +12,7 @@ MOLECULE_DISTROS ?= debian12 debian13
 export MOLECULE_DISTROS
 
 .PHONY: help setup lock dev test test-quick test-deps test-app test-frontend test-project test-molecule lint \
-        engine images host up down site deploy rollback releases init dump backup restore bench audit docs
+        engine images host up down site deploy rollback releases init dump backup restore bench audit docs status ops-ui logs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -103,6 +103,15 @@ restore: setup ## Restore (stops the app): make restore ENV=<inventory> CONFIRM=
 
 dump: setup ## pg_dump -Fc of the app's database to .local/dumps/: make dump ENV=<inventory> [DB=<database>]
 	ansible-playbook $(ANSIBLE_ENV_ARGS) playbooks/dump.yml $(if $(DB),-e database="$(DB)")
+
+status: setup ## One table per host: releases, units, certificate expiry, last backup, disk, firing alerts: make status ENV=<inventory>
+	ansible-playbook $(ANSIBLE_ENV_ARGS) playbooks/status.yml
+
+ops-ui: setup ## Prometheus and Alertmanager through an SSH tunnel (prints the local URLs): make ops-ui ENV=<inventory> [HOST=name]
+	.venv/bin/python scripts/ops.py ui "$(ENV)" $(if $(HOST),--host "$(HOST)")
+
+logs: setup ## Follow a unit's journal over SSH, the app's by default: make logs ENV=<inventory> [UNIT=nginx] [HOST=name]
+	.venv/bin/python scripts/ops.py logs "$(ENV)" $(if $(UNIT),--unit "$(UNIT)") $(if $(HOST),--host "$(HOST)")
 
 docs: setup ## Regenerate each role README's table of inputs (from argument_specs and defaults)
 	.venv/bin/python scripts/role_docs.py

@@ -14,6 +14,8 @@ scripts/local-host.sh up
 
 echo "== Pebble (the local ACME server) on the VPS"
 ansible-playbook -i "$inventory" molecule/shared/pebble.yml
+echo "== The alert sink (where the local VPS's alerts go) on the VPS"
+ansible-playbook -i "$inventory" molecule/shared/alert-sink.yml
 
 echo "== site.yml"
 start=$(date +%s)

@@ -6,6 +6,8 @@ import re
 import subprocess
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -50,3 +52,16 @@ def documented_tags():
             continue
         tags += re.findall(r"`([a-z0-9-]+)`", line.split("|")[1])
     return [tag for tag in tags if tag != "tag"]
+
+
+def distro_share(items, scenario="stack"):
+    """This distro's share of a list of test cases: every n-th of them, for the n distros the matrix
+    (molecule/matrix.yml) runs the scenario on, so a list costs one distro's time and every case
+    runs on one of them. A run on a distro outside the matrix, or on one alone, gets them all."""
+    matrix = yaml.safe_load((ROOT / "molecule" / "matrix.yml").read_text())
+    allowed = os.environ.get("MOLECULE_DISTROS", "debian12 debian13").split()
+    distros = [d for d in matrix["scenarios"][scenario]["distros"] if d in allowed]
+    distro = os.environ.get("MOLECULE_DISTRO", "debian12")
+    if distro not in distros:
+        return list(items)
+    return list(items)[distros.index(distro) :: len(distros)]

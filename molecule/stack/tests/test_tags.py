@@ -9,27 +9,15 @@ the distros the matrix runs this scenario on (every second tag on each), so the 
 distro's time; a run on one distro tests its share.
 """
 
-import os
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "molecule" / "shared"))
 
-from scenario import documented_tags, playbook  # noqa: E402
-
-
-def share(tags):
-    matrix = yaml.safe_load((ROOT / "molecule" / "matrix.yml").read_text())
-    allowed = os.environ.get("MOLECULE_DISTROS", "debian12 debian13").split()
-    distros = [d for d in matrix["scenarios"]["stack"]["distros"] if d in allowed]
-    distro = os.environ.get("MOLECULE_DISTRO", "debian12")
-    if distro not in distros:
-        return tags
-    return tags[distros.index(distro) :: len(distros)]
+from scenario import distro_share, documented_tags, playbook  # noqa: E402
 
 
 def alone(tags):
@@ -37,7 +25,7 @@ def alone(tags):
     return [tag for tag in tags if not any(other.startswith(f"{tag}-") for other in tags)]
 
 
-@pytest.mark.parametrize("tag", share(alone(documented_tags())))
+@pytest.mark.parametrize("tag", distro_share(alone(documented_tags())))
 def test_a_documented_tag_runs_alone(tag):
     result = playbook("site.yml", "--tags", tag)
     out = result.stdout + result.stderr

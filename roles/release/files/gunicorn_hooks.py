@@ -8,10 +8,13 @@ file as --config).
   address as X-Real-IP (after its own real-IP rules for trusted proxies); it becomes REMOTE_ADDR when
   the request came through the socket (only nginx may connect to it) or from an address in gunicorn's
   forwarded_allow_ips. The access log reads the same environ, after the app ran.
+- The app's request metrics (prometheus_client's multiprocess mode, when serve turned them on): a
+  worker that exits is marked dead, as the library asks.
 """
 
 import contextlib
 import ipaddress
+import os
 import sys
 
 
@@ -34,3 +37,11 @@ def post_worker_init(worker):
     allowed = getattr(worker.cfg, "forwarded_allow_ips", ()) or ()
     worker.wsgi = client_address(worker.wsgi, allowed)
     print(f"onebox: worker {worker.pid} ready", file=sys.stderr, flush=True)
+
+
+def child_exit(server, worker):
+    if os.environ.get("ONEBOX_METRICS") == "1":
+        with contextlib.suppress(ImportError):
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(worker.pid)

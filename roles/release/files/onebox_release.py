@@ -901,6 +901,26 @@ def cleanup(app: str, keep_units: list[str]) -> dict:
 HOOKS = Path(__file__).with_name("gunicorn_hooks.py")
 
 
+def enable_metrics(directory: Path, venv: Path) -> None:
+    """The app's request metrics (the django role's onebox_metrics.py, multiprocess mode): a folder
+    for this master (exec keeps the pid) that its workers write in, and the variables that turn the
+    overlay's middleware on. A virtualenv built before onebox had metrics, or a folder that cannot
+    be made, leaves them off: the app serves all the same."""
+    if not (venv / "onebox-site" / "onebox_metrics.py").is_file():
+        print(f"onebox: no request metrics ({venv} predates them)", file=sys.stderr, flush=True)
+        return
+    folder = directory / str(os.getpid())
+    try:
+        folder.mkdir(mode=0o750, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+    except OSError as error:
+        print(f"onebox: no request metrics ({error})", file=sys.stderr, flush=True)
+        return
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    os.environ["ONEBOX_METRICS"] = "1"
+
+
 def serve(args) -> None:
     """Resolve `current` once and exec the release's gunicorn on it, with what the process
     started with in its own command line (for `running`) and each release's own static root."""
@@ -913,6 +933,8 @@ def serve(args) -> None:
     if args.static_env and (release / ".static").is_dir():
         os.environ[args.static_env] = str(release / ".static")
     os.environ["ONEBOX_RELEASE"] = release.name
+    if args.metrics_dir:
+        enable_metrics(Path(args.metrics_dir), venv)
     # `-m gunicorn`: onebox's gunicorn, first on the virtualenv's sys.path (the django role's
     # onebox-site), whether the project pins another one or none.
     argv = [
@@ -1043,6 +1065,7 @@ def main(argv=None) -> int:
     sv.add_argument("--wsgi", required=True)
     sv.add_argument("--project-subdir", default="")
     sv.add_argument("--static-env", default="", help="environment variable that names STATIC_ROOT")
+    sv.add_argument("--metrics-dir", default="", help="the app's request metrics: this master's folder in it")
     sv.add_argument("gunicorn", nargs=argparse.REMAINDER)
 
     args = p.parse_args(argv)
