@@ -2,6 +2,7 @@
 inventory's host (address, port, user, key, options, as the inventory templates them), and what it
 forwards or follows stays on the host's loopback."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ def ops(*args):
 
 def test_the_ui_tunnel_reaches_prometheus_and_alertmanager_on_the_hosts_loopback():
     argv = ops("ui", "local")
-    assert argv[:3] == ["ssh", "-p", "2222"]
+    assert argv[:3] == ["ssh", "-p", os.environ.get("ONEBOX_SSH_PORT") or "2222"]
     assert argv[-1] == "deploy@127.0.0.1"
     key = argv[argv.index("-i") + 1]
     assert Path(key).resolve() == ROOT / ".local" / "ssh" / "id_ed25519"

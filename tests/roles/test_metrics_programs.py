@@ -133,7 +133,7 @@ STANZA = {
         {"label": "D2", "type": "diff", "timestamp": {"stop": NOW - 60}, "error": True},
     ],
 }
-LIMITS = {"full": 7 * 86400, "any": 36 * 3600}
+LIMITS = {"full": 7 * 86400, "any": 36 * 3600, "silence": 3 * 3600}
 
 
 def test_the_backup_metrics_give_the_newest_good_backup_of_each_kind_and_its_limit():
@@ -150,6 +150,7 @@ def test_the_backup_metrics_give_the_newest_good_backup_of_each_kind_and_its_lim
     assert value("onebox_backup_last_good_timestamp_seconds", kind="any") == NOW - 3600
     assert value("onebox_backup_max_age_seconds", kind="any") == 36 * 3600
     assert value("onebox_backup_check_timestamp_seconds") == NOW
+    assert value("onebox_backup_check_max_silence_seconds") == 3 * 3600
     # It failed once, then archived again: not failing.
     assert value("onebox_wal_archive_failing") == 0
     assert value("onebox_wal_archive_last_success_timestamp_seconds") == NOW - 30

@@ -112,6 +112,9 @@ def metrics(stanza_name: str, stanza: dict | None, archiver: dict | None, limits
         "# HELP onebox_backup_check_timestamp_seconds When the backup check last ran.",
         "# TYPE onebox_backup_check_timestamp_seconds gauge",
         f"onebox_backup_check_timestamp_seconds{{{label}}} {now:.0f}",
+        "# HELP onebox_backup_check_max_silence_seconds How long the check may go without running.",
+        "# TYPE onebox_backup_check_max_silence_seconds gauge",
+        f"onebox_backup_check_max_silence_seconds{{{label}}} {limits.get('silence', 3 * 3600)}",
         "# HELP onebox_backup_repository_ok Whether pgbackrest info could read the stanza (1) or not (0).",
         "# TYPE onebox_backup_repository_ok gauge",
         f"onebox_backup_repository_ok{{{label}}} {int(readable)}",
@@ -174,6 +177,7 @@ def main() -> int:
     parser.add_argument("--full-max-age", type=int, required=True, help="seconds")
     parser.add_argument("--max-age", type=int, required=True, help="seconds")
     parser.add_argument("--textfile", default="", help="also write the findings here as Prometheus metrics")
+    parser.add_argument("--max-silence", type=int, default=3 * 3600, help="seconds the check may not run")
     args = parser.parse_args()
 
     errors: list[str] = []
@@ -184,7 +188,7 @@ def main() -> int:
     if info is not None and stanza is None:
         errors.append(f"pgbackrest info does not list stanza {args.stanza}")
     if args.textfile:
-        limits = {"full": args.full_max_age, "any": args.max_age}
+        limits = {"full": args.full_max_age, "any": args.max_age, "silence": args.max_silence}
         write_atomically(args.textfile, metrics(args.stanza, stanza, archiver, limits, time.time()))
     if errors:
         if archiver is not None and archive_failing(archiver):

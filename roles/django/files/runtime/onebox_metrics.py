@@ -29,24 +29,31 @@ UNMATCHED = "<unmatched>"
 
 _responses = None
 _latency = None
+# Workers may run threads (gunicorn --threads): the metrics are made once, and a scrape (each in a
+# thread of its own) never removes a folder another one is reading.
+_making = threading.Lock()
+_collecting = threading.Lock()
 
 
 def _metrics():
-    """Created in the process that first records (a worker), after PROMETHEUS_MULTIPROC_DIR is set."""
+    """Created in the process that first records (a worker), after PROMETHEUS_MULTIPROC_DIR is set;
+    once, whichever of a worker's threads comes first."""
     global _responses, _latency  # module-level metrics, as prometheus_client wants them
     if _responses is None:
-        from prometheus_client import Counter, Histogram
+        with _making:
+            if _responses is None:
+                from prometheus_client import Counter, Histogram
 
-        _responses = Counter(
-            "django_http_responses_total",
-            "Responses by request method, view and status code.",
-            ["method", "view", "status"],
-        )
-        _latency = Histogram(
-            "django_http_request_duration_seconds",
-            "Time from the first middleware until the response, by request method and view.",
-            ["method", "view"],
-        )
+                _latency = Histogram(
+                    "django_http_request_duration_seconds",
+                    "Time from the first middleware until the response, by request method and view.",
+                    ["method", "view"],
+                )
+                _responses = Counter(
+                    "django_http_responses_total",
+                    "Responses by request method, view and status code.",
+                    ["method", "view", "status"],
+                )
     return _responses, _latency
 
 
@@ -111,9 +118,10 @@ class FoldersCollector:
     def collect(self):
         from prometheus_client.multiprocess import MultiProcessCollector
 
-        remove_exited(self.directory)
-        files = glob.glob(os.path.join(self.directory, "*", "*.db"))
-        return MultiProcessCollector.merge(files, accumulate=True)
+        with _collecting:
+            remove_exited(self.directory)
+            files = glob.glob(os.path.join(self.directory, "*", "*.db"))
+            return MultiProcessCollector.merge(files, accumulate=True)
 
 
 def main(argv=None) -> int:
