@@ -144,5 +144,11 @@ def test_hba_holds_only_the_peer_lines(host):
     assert rows.splitlines() == [
         "local|all|postgres||peer|",
         f"local|{APP}|{APP}||peer|",
+        # The monitoring role's postgres exporter (onebox_monitoring), to the postgres database only.
+        "local|postgres|prometheus||peer|",
     ]
+    # It reads statistics (pg_monitor) and nothing else.
+    member = "SELECT rolsuper, pg_has_role('prometheus', 'pg_monitor', 'member') FROM pg_roles"
+    member += " WHERE rolname = 'prometheus'"
+    assert query(host, member) == "f|t"
     assert query(host, "SHOW password_encryption") == "scram-sha-256"
