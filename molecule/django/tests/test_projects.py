@@ -21,8 +21,14 @@ PROJECTS = {
         "domain": "other.test",
         "root": "/opt/otherproject",
         "socket": "/run/otherproject-web/app.sock",
+        "metrics": 9201,
     },
-    "tutorial": {"domain": "tutorial.test", "root": "/srv/tutorial", "socket": "/run/tutorial/gunicorn.sock"},
+    "tutorial": {
+        "domain": "tutorial.test",
+        "root": "/srv/tutorial",
+        "socket": "/run/tutorial/gunicorn.sock",
+        "metrics": 9202,
+    },
 }
 NAMES = list(PROJECTS)
 # The gunicorn onebox runs every project with (roles/django/files/runtime/gunicorn.in).
@@ -55,6 +61,22 @@ def test_the_project_runs_under_systemd(host, name):
     for unit in (f"{name}.socket", f"{name}.service"):
         assert host.service(unit).is_running, unit
     assert host.socket(f"unix://{PROJECTS[name]['socket']}").is_listening
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_project_s_requests_are_counted_by_its_own_metrics_exporter(host, name):
+    """Any project gets the request metrics (the overlay's middleware); each app on a host has its
+    exporter on its own port (onebox_app_metrics_port)."""
+    assert host.service(f"{name}-metrics.service").is_running
+    port = PROJECTS[name]["metrics"]
+    for _ in range(3):
+        assert through_nginx(host, name, "/admin/login/")[0] == 200
+    metrics = host.check_output("curl -sf http://127.0.0.1:%s/metrics", str(port))
+    wanted = ('method="GET"', 'view="admin:login"', 'status="200"')
+    lines = [line for line in metrics.splitlines() if line.startswith("django_http_responses_total{")]
+    counted = next((line for line in lines if all(label in line for label in wanted)), None)
+    assert counted, metrics
+    assert float(counted.split()[-1]) >= 3
 
 
 @pytest.mark.parametrize("name", NAMES)
