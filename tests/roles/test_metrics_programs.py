@@ -3,7 +3,6 @@
 in real processes), and the textfile metrics of the backup check (roles/backup/files/backup_freshness.py)."""
 
 import importlib.util
-import json
 import multiprocessing
 import os
 import subprocess
@@ -85,7 +84,6 @@ def test_the_exporter_adds_up_every_worker_of_every_live_master(tmp_path):
     count = ("django_http_request_duration_seconds_count", (("method", "GET"), ("view", "portfolio-list")))
     assert found[count] == 12
     # A method outside the known ones is one label, never the client's word.
-    assert responses({k: v for k, v in found.items()}, method="other", status="404") == 0
     other = ("django_http_responses_total", (("method", "other"), ("status", "404"), ("view", "<unmatched>")))
     assert found[other] == 3
 
@@ -191,6 +189,5 @@ def test_the_textfile_is_replaced_whole(tmp_path):
 def test_the_metrics_are_valid_prometheus_text(stanza):
     freshness = load(FRESHNESS)
     text = freshness.metrics("portfolio", stanza, None, LIMITS, NOW)
-    families = list(text_string_to_metric_families(text))
-    assert families
-    assert json.dumps([f.name for f in families])
+    names = {family.name for family in text_string_to_metric_families(text)}
+    assert {"onebox_backup_repository_ok", "onebox_backup_max_age_seconds", "onebox_wal_archive_ok"} <= names
