@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The Debian packages the tests drive for real: PostgreSQL for the app's tests,
+# The Debian packages the tests drive for real: PostgreSQL and Redis for the app's tests,
 # Chromium + ChromeDriver for the browser tests, debootstrap for the test-host
 # images, wrk for the load windows. Installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(postgresql chromium chromium-driver libnss3-tools debootstrap wrk)
+packages=(postgresql redis-server chromium chromium-driver libnss3-tools debootstrap wrk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

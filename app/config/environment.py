@@ -59,6 +59,22 @@ def integer(name: str, default: int, minimum: int = 0) -> int:
     return number
 
 
+def number(name: str, default: float, minimum: float = 0) -> float:
+    """A decimal number such as 0.5; refuses NaN and infinity."""
+    value = string(name).strip()
+    if not value:
+        return default
+    try:
+        result = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number (e.g. 0.5), not {value!r}.") from None
+    if result != result or result in (float("inf"), float("-inf")):
+        raise ImproperlyConfigured(f"{name} must be a finite number, not {value!r}.")
+    if result < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum:g}, not {value}.")
+    return result
+
+
 def comma_list(name: str, default: tuple[str, ...] = ()) -> list[str]:
     value = string(name)
     if not value:

@@ -6,6 +6,7 @@ what a deployment needs. DJANGO_ENV=development falls back to SQLite and a throw
 
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config import environment as env
@@ -191,3 +192,43 @@ REST_FRAMEWORK = {
 
 PORTFOLIO_IMPORT_MAX_BYTES = env.integer("PORTFOLIO_IMPORT_MAX_BYTES", 1024 * 1024, minimum=1)
 PORTFOLIO_IMPORT_MAX_ROWS = 1000
+# Seconds to wait after each imported row: spreads a big import's load on the database (the
+# deployment tests use it to keep an import in flight). 0, the default, imports at full speed.
+PORTFOLIO_IMPORT_PACE = env.number("PORTFOLIO_IMPORT_PACE", 0)
+# Seconds between two portfolio summaries; 0 or empty: nightly at 02:00 UTC.
+PORTFOLIO_SUMMARY_EVERY = env.integer("PORTFOLIO_SUMMARY_EVERY", 0)
+
+# Celery (config/celery.py reads every CELERY_* setting). Without a broker (development, the
+# SQLite test run) tasks run inline in the process that queues them, so nothing else is needed.
+CELERY_BROKER_URL = env.string("CELERY_BROKER_URL")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# Inline, a task's unexpected error reaches the caller instead of vanishing.
+CELERY_TASK_EAGER_PROPAGATES = True
+# A task's message is acknowledged after it ran, so a worker killed mid-task (even by SIGKILL)
+# leaves it to be delivered again; the tasks are written to be run twice safely.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TRACK_STARTED = True
+# No result backend: a task records its outcome in the database (HoldingImport.status).
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# An unacknowledged message goes back to the queue after this many seconds: longer than the
+# longest task, or a slow task would also run a second time.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.integer("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)
+}
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+CELERY_BEAT_SCHEDULE = {
+    "portfolio-summary": {
+        "task": "portfolios.tasks.summarize",
+        "schedule": float(PORTFOLIO_SUMMARY_EVERY) if PORTFOLIO_SUMMARY_EVERY else crontab(minute=0, hour=2),
+    },
+}
+
+# A Redis cache shared by every process when set (e.g. unix://user:password@/run/redis/redis.sock?db=1);
+# otherwise Django's default, a per-process memory cache.
+CACHE_URL = env.string("DJANGO_CACHE_URL")
+if CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from portfolios.models import Holding, HoldingImport, Portfolio
+from portfolios.models import Holding, HoldingImport, Portfolio, PortfolioSummary
 
 
 class HoldingInline(admin.TabularInline):
@@ -24,10 +24,23 @@ class HoldingAdmin(admin.ModelAdmin):
 
 @admin.register(HoldingImport)
 class HoldingImportAdmin(admin.ModelAdmin):
-    """Read-only: an import is made by the API, which also creates its holdings."""
+    """Read-only: an import is made by the API and carried out by the worker."""
 
-    list_display = ("file", "portfolio", "rows", "created")
-    list_filter = ("portfolio",)
+    list_display = ("file", "portfolio", "status", "rows", "attempts", "created", "finished")
+    list_filter = ("status", "portfolio")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PortfolioSummary)
+class PortfolioSummaryAdmin(admin.ModelAdmin):
+    """Read-only: written by the periodic task portfolios.tasks.summarize."""
+
+    list_display = ("taken", "portfolios", "holdings", "total_cost_basis")
 
     def has_add_permission(self, request):
         return False

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import time
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -17,16 +18,36 @@ class ImportRejected(Exception):
     """The file cannot be imported; the message tells its sender what is wrong, and where."""
 
 
-def import_holdings(portfolio: Portfolio, upload: File) -> HoldingImport:
-    """Import the file, store it under MEDIA_ROOT/imports/ and record the import.
+def check_upload(upload: File) -> bytes:
+    """The upload's bytes, once its size and shape (parse) are right; raises ImportRejected.
 
-    Raises ImportRejected, with nothing written, when the file or any of its rows is wrong.
+    The cheap checks, made while the sender waits; the rows' values are checked by save_rows.
     """
     limit = settings.PORTFOLIO_IMPORT_MAX_BYTES
     if upload.size > limit:
         raise ImportRejected(f"The file is {upload.size} bytes; the import limit is {limit} bytes.")
     data = upload.read()
-    rows = parse(data)
+    parse(data)
+    return data
+
+
+def queue_import(portfolio: Portfolio, name: str, data: bytes) -> HoldingImport:
+    """Store the file under MEDIA_ROOT/imports/ and record its import, status queued."""
+    record = HoldingImport(portfolio=portfolio)
+    record.file.save(name, ContentFile(data), save=False)
+    try:
+        record.save()
+    except Exception:
+        record.file.delete(save=False)
+        raise
+    return record
+
+
+def save_rows(portfolio: Portfolio, rows: list[tuple[int, dict[str, str]]], pace: float = 0) -> int:
+    """Validate and save each row as a holding, waiting `pace` seconds after each; every row or none.
+
+    Raises ImportRejected naming the first bad row's line; the caller's transaction rolls back.
+    """
     with transaction.atomic():
         for line, fields in rows:
             holding = Holding(portfolio=portfolio, **fields)
@@ -36,14 +57,9 @@ def import_holdings(portfolio: Portfolio, upload: File) -> HoldingImport:
             except ValidationError as exc:
                 raise ImportRejected(f"line {line}: {describe(exc)}") from None
             holding.save()
-        record = HoldingImport(portfolio=portfolio, rows=len(rows))
-        record.file.save(upload.name, ContentFile(data), save=False)
-        try:
-            record.save()
-        except Exception:
-            record.file.delete(save=False)
-            raise
-    return record
+            if pace:
+                time.sleep(pace)
+    return len(rows)
 
 
 def parse(data: bytes) -> list[tuple[int, dict[str, str]]]:

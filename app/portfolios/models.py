@@ -70,15 +70,48 @@ class Holding(models.Model):
 
 
 class HoldingImport(models.Model):
-    """A CSV file whose rows became holdings; kept as the record of what was imported."""
+    """A CSV file to import into a portfolio, and how its import went.
+
+    The API stores the file and queues portfolios.tasks.import_holdings, which creates the
+    holdings (every row or none) and moves the record from queued to done or failed.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
 
     portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="imports")
+    # Emptied when the import fails: only imported files are kept.
     file = models.FileField(upload_to="imports/")
-    rows = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows = models.PositiveIntegerField(default=0, help_text="Holdings created; 0 until done.")
+    error = models.TextField(blank=True, help_text="Why the import failed: the line and the problem.")
+    attempts = models.PositiveIntegerField(
+        default=0, help_text="How many times a worker started the import (more than 1: redelivered)."
+    )
     created = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ("-created",)
+        ordering = ("-created", "-id")
 
     def __str__(self):
-        return f"{self.file.name} ({self.rows} rows)"
+        return f"{self.file.name or 'import'} ({self.status}, {self.rows} rows)"
+
+
+class PortfolioSummary(models.Model):
+    """The totals across every portfolio at one moment, written by portfolios.tasks.summarize."""
+
+    taken = models.DateTimeField(auto_now_add=True)
+    portfolios = models.PositiveIntegerField()
+    holdings = models.PositiveIntegerField()
+    total_cost_basis = models.DecimalField(max_digits=20, decimal_places=2)
+
+    class Meta:
+        ordering = ("-taken", "-id")
+        verbose_name_plural = "portfolio summaries"
+
+    def __str__(self):
+        return f"{self.taken:%Y-%m-%d %H:%M}: {self.portfolios} portfolios, {self.holdings} holdings"

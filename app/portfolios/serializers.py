@@ -5,7 +5,14 @@ from decimal import Decimal
 from rest_framework import serializers
 from rest_framework.validators import UniqueTogetherValidator
 
-from portfolios.models import Holding, Portfolio, symbol_validator, validate_positive
+from portfolios.models import (
+    Holding,
+    HoldingImport,
+    Portfolio,
+    PortfolioSummary,
+    symbol_validator,
+    validate_positive,
+)
 
 
 class HoldingSerializer(serializers.ModelSerializer):
@@ -53,3 +60,24 @@ class PortfolioDetailSerializer(PortfolioSerializer):
 
     class Meta(PortfolioSerializer.Meta):
         fields = (*PortfolioSerializer.Meta.fields, "holdings")
+
+
+class HoldingImportSerializer(serializers.ModelSerializer):
+    """An import and how it went; `file` is the stored file's name under MEDIA_ROOT, or null."""
+
+    file = serializers.SerializerMethodField()
+
+    class Meta:
+        model = HoldingImport
+        fields = ("id", "portfolio", "status", "rows", "error", "attempts", "file", "created", "finished")
+        read_only_fields = fields
+
+    def get_file(self, record) -> str | None:
+        return record.file.name or None
+
+
+class PortfolioSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PortfolioSummary
+        fields = ("id", "taken", "portfolios", "holdings", "total_cost_basis")
+        read_only_fields = fields

@@ -24,7 +24,7 @@ def environment(variables: dict[str, str]) -> dict[str, str]:
     inherited = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith(("DJANGO_", "DB_", "PORTFOLIO_"))
+        if not name.startswith(("DJANGO_", "DB_", "PORTFOLIO_", "CELERY_"))
     }
     return inherited | {"DJANGO_ENV_FILE": os.devnull} | variables
 

@@ -33,7 +33,7 @@ def test_admin_pages_use_hashed_static_files(admin_client, collected_static):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("model", ["portfolio", "holding", "holdingimport"])
+@pytest.mark.parametrize("model", ["portfolio", "holding", "holdingimport", "portfoliosummary"])
 def test_admin_lists_every_model(admin_client, portfolio, model):
     assert admin_client.get(f"/admin/portfolios/{model}/").status_code == 200
 

@@ -72,6 +72,11 @@ def test_production_refuses_debug():
         ("DJANGO_LOG_LEVEL", "loud"),
         ("DJANGO_CSRF_TRUSTED_ORIGINS", "app.example.com"),
         ("DJANGO_ENV_FILE", "/nonexistent/env"),
+        ("PORTFOLIO_IMPORT_PACE", "-0.5"),
+        ("PORTFOLIO_IMPORT_PACE", "slowly"),
+        ("PORTFOLIO_IMPORT_PACE", "nan"),
+        ("PORTFOLIO_SUMMARY_EVERY", "hourly"),
+        ("CELERY_VISIBILITY_TIMEOUT", "0"),
     ],
 )
 def test_bad_values_are_refused_by_name(variable, value):
@@ -162,3 +167,85 @@ def test_uploads_and_static_files_go_where_the_environment_says(tmp_path):
         "MEDIA_ROOT": str(tmp_path / "media"),
         "PORTFOLIO_IMPORT_MAX_BYTES": 2048,
     }
+
+
+BROKER_URL = "redis+socket://onebox:p%40ss@/run/redis/redis-server.sock?virtual_host=0"
+
+
+def test_without_a_broker_tasks_run_inline():
+    values = settings_of(
+        {"DJANGO_ENV": "development"}, "CELERY_TASK_ALWAYS_EAGER", "CACHES", "PORTFOLIO_IMPORT_PACE"
+    )
+
+    assert values["CELERY_TASK_ALWAYS_EAGER"] is True
+    assert values["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert values["PORTFOLIO_IMPORT_PACE"] == 0
+
+
+def test_broker_cache_and_pace_from_the_environment():
+    variables = PRODUCTION_ENV | {
+        "CELERY_BROKER_URL": BROKER_URL,
+        "CELERY_VISIBILITY_TIMEOUT": "600",
+        "DJANGO_CACHE_URL": "unix://onebox:p%40ss@/run/redis/redis-server.sock?db=1",
+        "PORTFOLIO_IMPORT_PACE": "0.5",
+    }
+    names = (
+        "CELERY_BROKER_URL",
+        "CELERY_TASK_ALWAYS_EAGER",
+        "CELERY_TASK_ACKS_LATE",
+        "CELERY_TASK_REJECT_ON_WORKER_LOST",
+        "CELERY_WORKER_PREFETCH_MULTIPLIER",
+        "CELERY_BROKER_TRANSPORT_OPTIONS",
+        "CELERY_TIMEZONE",
+        "CACHES",
+        "PORTFOLIO_IMPORT_PACE",
+    )
+
+    values = settings_of(variables, *names)
+
+    assert values == {
+        "CELERY_BROKER_URL": BROKER_URL,
+        "CELERY_TASK_ALWAYS_EAGER": False,
+        "CELERY_TASK_ACKS_LATE": True,
+        "CELERY_TASK_REJECT_ON_WORKER_LOST": True,
+        "CELERY_WORKER_PREFETCH_MULTIPLIER": 1,
+        "CELERY_BROKER_TRANSPORT_OPTIONS": {"visibility_timeout": 600},
+        "CELERY_TIMEZONE": "UTC",
+        "CACHES": {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": variables["DJANGO_CACHE_URL"],
+            }
+        },
+        "PORTFOLIO_IMPORT_PACE": 0.5,
+    }
+
+
+def beat_entry(variables):
+    """The celery app's portfolio-summary entry, as `celery beat` reads it."""
+    code = (
+        "import json; from celery.schedules import crontab, maybe_schedule; from config import celery_app; "
+        "entry = celery_app.conf.beat_schedule['portfolio-summary']; "
+        "s = maybe_schedule(entry['schedule']); "
+        "print(json.dumps([entry['task'], sorted(s.hour), sorted(s.minute)] if isinstance(s, crontab) "
+        "else [entry['task'], s.run_every.total_seconds()]))"
+    )
+    result = run(["-c", code], variables | {"CELERY_BROKER_URL": BROKER_URL})
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_summary_runs_nightly_at_two_utc_by_default():
+    assert beat_entry(PRODUCTION_ENV) == ["portfolios.tasks.summarize", [2], [0]]
+    assert beat_entry(PRODUCTION_ENV | {"PORTFOLIO_SUMMARY_EVERY": "0"}) == [
+        "portfolios.tasks.summarize",
+        [2],
+        [0],
+    ]
+
+
+def test_summary_every_sets_the_interval():
+    assert beat_entry(PRODUCTION_ENV | {"PORTFOLIO_SUMMARY_EVERY": "300"}) == [
+        "portfolios.tasks.summarize",
+        300.0,
+    ]

@@ -143,6 +143,7 @@ export function createHolding({ portfolio, symbol, quantity, costBasis }) {
   })
 }
 
+// Answers 202 with {id, status, url}: the import is queued; getImport(url) follows it.
 export function importHoldingsCsv(portfolioId, file) {
   const formData = new FormData()
   formData.append('file', file)
@@ -150,4 +151,9 @@ export function importHoldingsCsv(portfolioId, file) {
     method: 'POST',
     formData,
   })
+}
+
+// One import as the worker left it: {id, status: queued|running|done|failed, rows, error, ...}.
+export function getImport(url) {
+  return request(url)
 }

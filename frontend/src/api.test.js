@@ -4,6 +4,7 @@ import {
   apiUrl,
   createHolding,
   errorMessageFrom,
+  getImport,
   getPortfolio,
   importHoldingsCsv,
   listPortfolios,
@@ -124,12 +125,10 @@ describe('writing', () => {
     const file = new File(['symbol,quantity,cost_basis\nAAPL,1,2\n'], 'holdings.csv', {
       type: 'text/csv',
     })
-    fetchMock.mockResolvedValue(jsonResponse(201, { imported: 1, file: 'imports/holdings.csv' }))
+    const queued = { id: 9, status: 'queued', url: '/api/imports/9/' }
+    fetchMock.mockResolvedValue(jsonResponse(202, queued))
 
-    await expect(importHoldingsCsv(3, file)).resolves.toEqual({
-      imported: 1,
-      file: 'imports/holdings.csv',
-    })
+    await expect(importHoldingsCsv(3, file)).resolves.toEqual(queued)
 
     const [url, init] = fetchMock.mock.calls[0]
     expect(url).toBe('/api/portfolios/3/import/')
@@ -140,6 +139,17 @@ describe('writing', () => {
     const sent = init.body.get('file')
     expect(sent.name).toBe('holdings.csv')
     expect(await sent.text()).toBe('symbol,quantity,cost_basis\nAAPL,1,2\n')
+  })
+
+  it('follows an import at the url its queueing answered with', async () => {
+    const record = { id: 9, status: 'running', rows: 0, error: '' }
+    fetchMock.mockResolvedValue(jsonResponse(200, record))
+
+    await expect(getImport('/api/imports/9/')).resolves.toEqual(record)
+
+    const [url, init] = fetchMock.mock.calls[0]
+    expect(url).toBe('/api/imports/9/')
+    expect(init.method).toBe('GET')
   })
 
   it('resolves to null on an empty success response', async () => {

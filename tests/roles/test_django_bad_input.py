@@ -66,6 +66,50 @@ CASES = {
         "django_settings_module",
         "no config/nowhere.py",
     ),
+    "celery without a broker": (GOOD | {"django_celery": True}, "django_celery", "needs a broker"),
+    "celery queue with a space": (
+        GOOD
+        | {
+            "onebox_redis": True,
+            "onebox_redis_password": "p" * 20,
+            "django_celery": True,
+            "django_celery_queues": ["mail jobs"],
+        },
+        "django_celery_queues",
+        "queue name",
+    ),
+    "visibility timeout shorter than a task": (
+        GOOD | {"django_celery_max_task_seconds": 600, "django_celery_visibility_timeout": 300},
+        "django_celery_visibility_timeout",
+        "longer than django_celery_max_task_seconds",
+    ),
+    "timer without a command": (
+        GOOD | {"django_timers": [{"name": "nightly", "schedule": "daily"}]},
+        "django_timers",
+        "a command",
+    ),
+    "timer with a name systemd cannot carry": (
+        GOOD | {"django_timers": [{"name": "Night Job", "schedule": "daily", "command": ["clearsessions"]}]},
+        "django_timers",
+        "unique name",
+    ),
+    "two timers of one name": (
+        GOOD
+        | {
+            "django_timers": [
+                {"name": "a", "schedule": "daily", "command": ["x"]},
+                {"name": "a", "schedule": "hourly", "command": ["y"]},
+            ]
+        },
+        "django_timers",
+        "unique name",
+    ),
+    "timer schedule systemd cannot read": (
+        GOOD
+        | {"django_timers": [{"name": "nightly", "schedule": "every night", "command": ["clearsessions"]}]},
+        "django_timers",
+        "cannot read a schedule",
+    ),
 }
 
 

@@ -371,3 +371,108 @@ def test_the_app_and_the_access_log_see_the_client_address(environ, trusted, exp
     """The app gets the address, and gunicorn's access log, which reads the same environ after the
     app, does too."""
     assert seen_address(dict(environ), trusted) == (expected, expected)
+
+
+# --- run: Celery's worker and beat, the timers' commands ---------------------------------------
+
+
+def make_release(tmp_path: Path, name: str) -> Path:
+    """A release whose .venv/bin/python is this machine's interpreter, as a virtualenv's is."""
+    release_dir = tmp_path / "releases" / name
+    (release_dir / ".venv" / "bin").mkdir(parents=True)
+    (release_dir / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    (tmp_path / "current").unlink(missing_ok=True)
+    (tmp_path / "current").symlink_to(release_dir)
+    return release_dir
+
+
+def test_run_execs_the_live_release_with_its_marks_and_the_env_file(tmp_path):
+    """`run` resolves current, loads the env file (quotes and escapes as the django role writes
+    them), and execs the release's python from the project with the release and the env's digest
+    in its command line, where `running` reads them back."""
+    release_dir = make_release(tmp_path, "r1")
+    env_file = tmp_path / "env"
+    env_file.write_text('# written by the role\nGREETING="it\'s \\"quoted\\", \\\\ $HOME #no-comment"\n')
+    script = (
+        "import json, os, sys; print(json.dumps({'cwd': os.getcwd(), 'x': sys._xoptions, "
+        "'greeting': os.environ['GREETING'], 'release': os.environ['ONEBOX_RELEASE'], "
+        "'env_file': os.environ['DJANGO_ENV_FILE']}))"
+    )
+    result = run(
+        tmp_path,
+        "run",
+        "--load-env",
+        f"--current={tmp_path / 'current'}",
+        f"--env-file={env_file}",
+        "--",
+        "-c",
+        script,
+        check=True,
+    )
+    seen = json.loads(result.stdout)
+    assert seen["cwd"] == str(release_dir)
+    assert seen["greeting"] == 'it\'s "quoted", \\ $HOME #no-comment'
+    assert seen["release"] == "r1"
+    assert seen["env_file"] == str(env_file)
+    assert seen["x"] == {"onebox_release": "r1", "onebox_env": release.env_digest(env_file)}
+
+
+def test_running_reads_the_marks_of_run_as_it_reads_gunicorn_s(monkeypatch, tmp_path):
+    venv = tmp_path / "venvs" / "abc"
+    argv = [
+        str(venv / "bin" / "python"),
+        "-X",
+        "onebox_release=r2",
+        "-X",
+        "onebox_env=0123abcd",
+        "-m",
+        "celery",
+    ]
+    monkeypatch.setattr(
+        release, "unit_show", lambda unit, *names: {"ActiveState": "active", "MainPID": "4242"}
+    )
+    monkeypatch.setattr(release, "proc_cmdline", lambda pid: argv if pid == 4242 else [])
+    facts = release.running("portfolio-worker.service")
+    assert facts == {"active": True, "pid": 4242, "release": "r2", "env": "0123abcd", "venv": str(venv)}
+
+
+def test_a_broken_env_file_stops_run_naming_the_line(tmp_path):
+    make_release(tmp_path, "r1")
+    env_file = tmp_path / "env"
+    env_file.write_text('GOOD="yes"\nBAD=unquoted\n')
+    result = run(
+        tmp_path,
+        "run",
+        "--load-env",
+        f"--current={tmp_path / 'current'}",
+        f"--env-file={env_file}",
+        "--",
+        "-c",
+        "print('ran')",
+    )
+    assert result.returncode != 0
+    assert f"{env_file}:2" in result.stderr
+    assert "ran" not in result.stdout
+
+
+def test_followers_that_run_the_wanted_release_are_left_alone(monkeypatch):
+    want = {"release": "r2", "env": "e", "venv": "/v"}
+    facts = {
+        "portfolio-worker.service": {"active": True, "pid": 1, **want},
+        "portfolio-beat.service": {"active": True, "pid": 2, "release": "r1", "env": "e", "venv": "/v"},
+    }
+    calls = []
+    monkeypatch.setattr(release, "running", lambda unit: facts[unit])
+    monkeypatch.setattr(release, "outdated", lambda unit: False)
+
+    def systemctl(*args, check=False):
+        calls.append(args)
+        if args[0] == "restart":
+            facts[args[1]] = {"active": True, "pid": 3, **want}
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(release, "systemctl", systemctl)
+    steps = release.converge_followers(list(facts), want, settle=0)
+    assert ("restart", "portfolio-beat.service") in calls
+    assert ("restart", "portfolio-worker.service") not in calls
+    assert steps == ["restarted portfolio-beat.service (it ran r1)"]

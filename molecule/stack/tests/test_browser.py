@@ -6,7 +6,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from conftest import DOMAIN, psql
+from conftest import APP, DOMAIN, psql
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -82,6 +82,37 @@ def test_a_holding_created_in_the_page_is_stored_in_postgresql(browser, host):
     row = psql(host, f"SELECT quantity, cost_basis FROM portfolios_holding WHERE symbol = '{symbol}'")
     quantity, cost_basis = row.split("|")
     assert (Decimal(quantity), Decimal(cost_basis)) == (Decimal(7), Decimal("70.50")), row
+
+
+def test_a_csv_import_is_queued_then_done_by_the_worker(browser, host, site, tmp_path):
+    """The upload only queues the import: with the worker stopped the page says so, and the
+    holdings appear once the worker is back and has done it."""
+    symbols = ["C" + uuid.uuid4().hex[:5].upper() for _ in range(3)]
+    csv = tmp_path / "holdings.csv"
+    csv.write_text(
+        "symbol,quantity,cost_basis\n" + "".join(f"{s},{n},{n}00.00\n" for n, s in enumerate(symbols, 1))
+    )
+    worker = f"{APP}-worker.service"
+    before = {record["id"] for record in site.get("/api/imports/").json()}
+    browser.get(URL)
+    wait_for_text(browser, "AAPL")
+    with host.sudo():
+        assert host.run("systemctl stop %s", worker).rc == 0
+    try:
+        field(browser, "CSV file").send_keys(str(csv))
+        browser.find_element(By.XPATH, "//button[normalize-space()='Upload']").click()
+        wait_for_text(browser, "Import queued…")
+        (record,) = [r for r in site.get("/api/imports/").json() if r["id"] not in before]
+        assert (record["status"], record["rows"]) == ("queued", 0), record
+    finally:
+        with host.sudo():
+            assert host.run("systemctl start %s", worker).rc == 0
+    wait_for_text(browser, "Imported 3 holdings.", timeout=60)
+    for symbol in symbols:
+        wait_for_text(browser, symbol)
+    record = site.get(f"/api/imports/{record['id']}/").json()
+    done = {key: record[key] for key in ("status", "rows", "attempts", "error")}
+    assert done == {"status": "done", "rows": 3, "attempts": 1, "error": ""}, record
 
 
 def test_the_content_security_policy_blocked_nothing(browser):

@@ -108,6 +108,26 @@ def test_admin_login_page_is_served_by_django_with_its_static_files(site):
     assert site.get(css.group(1)).status == 200
 
 
+def test_the_admin_is_served_by_its_own_gunicorn_service(site, host):
+    """nginx sends /admin/ to <app>-admin.service (its own socket, workers and timeout), the API
+    to the app's service: each one's access log has its own request."""
+    marker = uuid.uuid4().hex
+    assert site.get(f"/admin/login/?probe={marker}").status == 200
+    assert site.get(f"/api/portfolios/?probe={marker}").status == 200
+    with host.sudo():
+        admin = host.check_output("journalctl --no-pager -o cat -u %s-admin.service -n 400", APP)
+        app = host.check_output("journalctl --no-pager -o cat -u %s.service -n 400", APP)
+        argv = host.file(
+            f"/proc/{host.check_output('systemctl show -P MainPID %s-admin.service', APP)}/cmdline"
+        )
+        argv = argv.content_string.split("\0")
+    assert f"/admin/login/?probe={marker}" in admin
+    assert f"/api/portfolios/?probe={marker}" not in admin
+    assert f"/api/portfolios/?probe={marker}" in app
+    assert f"/admin/login/?probe={marker}" not in app
+    assert argv[argv.index("--timeout") + 1] == "120"
+
+
 def test_nothing_but_nginx_and_sshd_listens_on_tcp_beyond_loopback(host):
     """The monitoring stack listens on 127.0.0.1 only (test_monitoring.py names each port)."""
     with host.sudo():

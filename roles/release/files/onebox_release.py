@@ -13,8 +13,9 @@ it with arguments; it uses only the standard library and the host's systemctl an
     onebox-release wait-ready                  wait until a gunicorn unit's workers have loaded the app
     onebox-release running                     what a unit's gunicorn started with (release, env, venv)
     onebox-release candidate                   start a release on its own socket, check it, stop it
-    onebox-release converge                    make the app's service run what `current` says
+    onebox-release converge                    make the app's units run what `current` says
     onebox-release serve                       (ExecStart) exec gunicorn for what `current` says now
+    onebox-release run                         (ExecStart) exec the release's python (Celery, manage.py)
     onebox-release cleanup                     stop what a dead run left (candidates, handovers)
 
 Every command prints one line of JSON on success (`changed` says whether it changed anything) and
@@ -751,12 +752,16 @@ def running(unit: str) -> dict:
         "env": "",
         "venv": "",
     }
+    # gunicorn's `--env NAME=value` (serve), or the interpreter's `-X onebox_NAME=value` (run).
+    marks = {
+        "--env": {"ONEBOX_RELEASE": "release", "ONEBOX_ENV_DIGEST": "env"},
+        "-X": {"onebox_release": "release", "onebox_env": "env"},
+    }
     for i, arg in enumerate(argv):
         value = argv[i + 1] if i + 1 < len(argv) else ""
-        if arg == "--env" and value.startswith("ONEBOX_RELEASE="):
-            facts["release"] = value.split("=", 1)[1]
-        elif arg == "--env" and value.startswith("ONEBOX_ENV_DIGEST="):
-            facts["env"] = value.split("=", 1)[1]
+        name, _, text = value.partition("=")
+        if arg in marks and name in marks[arg]:
+            facts[marks[arg][name]] = text
     if argv:
         facts["venv"] = str(Path(argv[0]).parent.parent)
     return facts
@@ -824,6 +829,7 @@ def converge(args) -> dict:
             systemctl("stop", args.handover)
             steps.append(f"stopped {args.handover}, left by an earlier run")
         health(args)
+        steps += converge_followers(args.follower, want, args.follower_settle)
         return {"changed": bool(steps), "steps": steps, "running": want["release"]}
     systemctl("reset-failed", args.unit, args.handover)
     if have["active"]:
@@ -851,7 +857,40 @@ def converge(args) -> dict:
         systemctl("stop", args.handover)
         steps.append(f"stopped {args.handover}")
     health(args)
+    steps += converge_followers(args.follower, want, args.follower_settle)
     return {"changed": True, "steps": steps, "running": want["release"]}
+
+
+def converge_followers(units: list[str], want: dict, settle: float) -> list[str]:
+    """The units that run the release beside the web service (Celery's worker and beat, started
+    by `run`): each one that runs something else than `want`, or was started before its unit
+    changed, or is not running, restarts. Stopping one is its warm shutdown (its TimeoutStopSec)."""
+    steps = []
+    restarted = []
+    for unit in units:
+        have = running(unit)
+        if matches(have, want) and not outdated(unit):
+            continue
+        systemctl("reset-failed", unit)
+        result = systemctl("restart", unit)
+        if result.returncode != 0:
+            raise Failure(f"{unit} did not start; the last lines of its journal:\n{tail(journal(unit, 40))}")
+        restarted.append(unit)
+        ran = have["release"] or "an older unit"
+        steps.append(f"restarted {unit} (it ran {ran})" if have["active"] else f"started {unit}")
+    # A process that dies on its first import (a broken setting) is gone within a moment: each
+    # restarted unit must still run, and run what is wanted, once that moment has passed.
+    deadline = time.monotonic() + settle
+    while restarted and time.monotonic() < deadline:
+        time.sleep(0.5)
+    for unit in restarted:
+        now = running(unit)
+        if not matches(now, want):
+            raise Failure(
+                f"{unit} does not run {want['release']} after its restart; the last lines of its journal:\n"
+                f"{tail(journal(unit, 40))}"
+            )
+    return steps
 
 
 def health(args) -> None:
@@ -955,6 +994,50 @@ def serve(args) -> None:
     os.execv(argv[0], argv)  # noqa: S606 (the release's own python, no shell involved)
 
 
+def read_env(path: Path) -> dict[str, str]:
+    """NAME="value" lines with only \\ and \" escaped: the one form the django role writes, which
+    systemd's EnvironmentFile= and python-dotenv read alike."""
+    env = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line or line.startswith("#"):
+            continue
+        name, sep, quoted = line.partition("=")
+        if not sep or len(quoted) < 2 or quoted[0] != '"' or quoted[-1] != '"':
+            raise Failure(f'{path}:{number}: expected NAME="value"')
+        env[name] = re.sub(r"\\(.)", r"\1", quoted[1:-1])
+    return env
+
+
+def run(args) -> None:
+    """Resolve `current` once and exec the release's python on `args.python_args` (a Celery worker
+    or beat, a management command) from the project's directory, with the release and the env
+    file's digest in its own command line as interpreter options (`-X onebox_release=...`), which
+    `running` reads back, as it reads gunicorn's."""
+    release = Path(os.path.realpath(args.current))
+    if not release.is_dir():
+        raise Failure(f"{args.current} does not point to a release directory.")
+    project = release / args.project_subdir if args.project_subdir else release
+    if args.load_env:
+        # A unit has the env file as its EnvironmentFile=; a check run from a task reads it here.
+        os.environ.update(read_env(Path(args.env_file)))
+        os.environ["DJANGO_ENV_FILE"] = args.env_file
+        os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+    if args.static_env and (release / ".static").is_dir():
+        os.environ[args.static_env] = str(release / ".static")
+    os.environ["ONEBOX_RELEASE"] = release.name
+    os.chdir(project)
+    python = str(Path(os.path.realpath(release / ".venv")) / "bin" / "python")
+    argv = [
+        python,
+        "-X",
+        f"onebox_release={release.name}",
+        "-X",
+        f"onebox_env={env_digest(Path(args.env_file))}",
+        *args.python_args,
+    ]
+    os.execv(python, argv)  # noqa: S606 (the release's own python, no shell involved)
+
+
 # ---------------------------------------------------------------------------------------------
 # command line
 
@@ -1044,6 +1127,8 @@ def main(argv=None) -> int:
     cv.add_argument("--health-host", default="localhost")
     cv.add_argument("--health-path", default="/")
     cv.add_argument("--https", action=argparse.BooleanOptionalAction, default=False)
+    cv.add_argument("--follower", action="append", default=[], help="a unit started by `run` on the release")
+    cv.add_argument("--follower-settle", type=float, default=3.0, help="seconds it must live")
 
     cd = sub.add_parser("candidate")
     cd.add_argument("--app", required=True)
@@ -1067,6 +1152,14 @@ def main(argv=None) -> int:
     sv.add_argument("--static-env", default="", help="environment variable that names STATIC_ROOT")
     sv.add_argument("--metrics-dir", default="", help="the app's request metrics: this master's folder in it")
     sv.add_argument("gunicorn", nargs=argparse.REMAINDER)
+
+    rr = sub.add_parser("run")
+    rr.add_argument("--current", required=True)
+    rr.add_argument("--env-file", required=True)
+    rr.add_argument("--project-subdir", default="")
+    rr.add_argument("--static-env", default="", help="environment variable that names STATIC_ROOT")
+    rr.add_argument("--load-env", action="store_true", help="read the env file into the environment first")
+    rr.add_argument("python_args", nargs=argparse.REMAINDER, help="after --: the python's arguments")
 
     args = p.parse_args(argv)
     try:
@@ -1167,6 +1260,11 @@ def dispatch(args) -> dict | None:
         gunicorn = args.gunicorn[1:] if args.gunicorn[:1] == ["--"] else args.gunicorn
         args.gunicorn = gunicorn
         serve(args)
+    if args.command == "run":
+        args.python_args = args.python_args[1:] if args.python_args[:1] == ["--"] else args.python_args
+        if not args.python_args:
+            raise Failure("run needs the python's arguments after --")
+        run(args)
     return None
 
 

@@ -1,0 +1,237 @@
+"""Background work: Redis on its socket, Celery's worker and beat from the live release, the timers.
+
+The bundled app was converged with Redis, a worker and beat (vars/background.yml: tasks are
+delivered again 30 s after a worker died with them; an import waits 0.5 s after each row), and
+side_effect.yml enqueued imports through the web app while it deployed the code change.
+"""
+
+import json
+import time
+
+from test_django import APP, current_id, psql, request
+
+REDIS_SOCKET = "/run/redis/redis-server.sock"
+WORKER = f"{APP}-worker.service"
+BEAT = f"{APP}-beat.service"
+
+
+def redis(host, *command, user=APP, auth=True):
+    """redis-cli on the socket as the app's ACL user (its password from the live env file)."""
+    prefix = ""
+    if auth:
+        env = host.file(f"/etc/{APP}/env").content_string
+        url = next(line for line in env.splitlines() if line.startswith("CELERY_BROKER_URL="))
+        password = url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+        prefix = f"REDISCLI_AUTH={password} "
+        command = ("--user", APP, *command)
+    with host.sudo():
+        return host.run(
+            prefix + "runuser -u %s -- redis-cli -s %s " + " ".join(["%s"] * len(command)),
+            user,
+            REDIS_SOCKET,
+            *command,
+        )
+
+
+def upload(host, portfolio, csv_text):
+    """POST a CSV to the portfolio's import through gunicorn's socket; returns the 202's body."""
+    path = f"/var/tmp/onebox-test-{time.monotonic_ns()}.csv"
+    host.run("install -m 0644 /dev/null %s && printf %%s %s > %s", path, csv_text, path)
+    status, body = request(
+        host, f"/api/portfolios/{portfolio}/import/", method="POST", extra=("-F", f"file=@{path}")
+    )
+    assert status == 202, body
+    return json.loads(body)
+
+
+def new_portfolio(host, name):
+    status, body = request(host, "/api/portfolios/", method="POST", data={"name": name})
+    assert status == 201, body
+    return json.loads(body)["id"]
+
+
+def import_record(host, import_id):
+    status, body = request(host, f"/api/imports/{import_id}/")
+    assert status == 200, body
+    return json.loads(body)
+
+
+def wait_for(host, import_id, states, timeout):
+    deadline = time.monotonic() + timeout
+    record = import_record(host, import_id)
+    while record["status"] not in states and time.monotonic() < deadline:
+        time.sleep(0.5)
+        record = import_record(host, import_id)
+    return record
+
+
+def unit(host, name, *props):
+    out = host.check_output("systemctl show %s " + " ".join(f"--property={p}" for p in props), name)
+    return dict(line.split("=", 1) for line in out.splitlines())
+
+
+def running_release(host, name):
+    pid = unit(host, name, "MainPID")["MainPID"]
+    argv = host.file(f"/proc/{pid}/cmdline").content_string.split("\0")
+    return argv[argv.index("-X") + 1].split("=", 1)[1] if "-X" in argv else ""
+
+
+def test_redis_answers_the_app_user_on_its_socket_and_nobody_else(host):
+    assert redis(host, "ping").stdout.strip() == "PONG"
+    # The default user is off: without the password nothing is served.
+    anonymous = redis(host, "ping", auth=False)
+    assert "PONG" not in anonymous.stdout, anonymous.stdout
+    assert "NOAUTH" in anonymous.stdout + anonymous.stderr, anonymous.stdout + anonymous.stderr
+    # The administrative commands are not the app's; FLUSHALL (the queue too) neither.
+    for command in (("config", "get", "dir"), ("flushall",)):
+        denied = redis(host, *command)
+        assert "NOPERM" in denied.stdout + denied.stderr, (command, denied.stdout)
+    # No TCP listener at all; only the redis group (the app) may use the socket.
+    listeners = host.check_output("ss -Htlnp")
+    assert "redis" not in listeners, listeners
+    assert host.run("runuser -u www-data -- redis-cli -s %s ping", REDIS_SOCKET).rc != 0
+    # The append-only file keeps the queue across a restart.
+    persistence = redis(host, "info", "persistence").stdout
+    assert "aof_enabled:1" in persistence, persistence
+
+
+def test_worker_and_beat_run_the_live_release(host):
+    live = current_id(host)
+    for name in (WORKER, BEAT):
+        assert host.service(name).is_enabled, name
+        assert host.service(name).is_running, name
+        assert running_release(host, name) == live, name
+    # The warm shutdown waits for the longest task the inventory declares, plus 30 s.
+    assert unit(host, WORKER, "TimeoutStopUSec")["TimeoutStopUSec"] == "50s"
+
+
+def test_an_import_enqueued_by_the_web_app_runs_on_the_worker(host):
+    portfolio = new_portfolio(host, f"background-{time.time_ns()}")
+    queued = upload(host, portfolio, "symbol,quantity,cost_basis\nAAPL,10,1500\nVWCE,2.5,250.25\n")
+    assert queued["status"] == "queued", queued
+    done = wait_for(host, queued["id"], ("done", "failed"), 60)
+    assert (done["status"], done["rows"], done["attempts"]) == ("done", 2, 1), done
+    status, body = request(host, f"/api/holdings/?portfolio={portfolio}")
+    assert status == 200, body
+    assert sorted(h["symbol"] for h in json.loads(body)) == ["AAPL", "VWCE"]
+    # A file whose row is wrong fails on the worker, with the line, and imports nothing.
+    bad = upload(host, portfolio, "symbol,quantity,cost_basis\nMSFT,-1,10\n")
+    failed = wait_for(host, bad["id"], ("done", "failed"), 60)
+    assert failed["status"] == "failed", failed
+    assert failed["error"].startswith("line 2:"), failed
+
+
+def test_imports_enqueued_while_a_deploy_ran_each_ran_exactly_once(host):
+    records = [
+        json.loads(line) for line in host.file("/var/tmp/onebox-enqueued.jsonl").content_string.splitlines()
+    ]
+    restarted = float(host.file("/var/tmp/onebox-worker-restart").content_string.strip())
+    imports = [r for r in records if r["step"] == "import"]
+    assert all(r["status"] == 202 for r in records), [r for r in records if r["status"] != 202]
+    before = [r for r in imports if r["t"] < restarted]
+    after = [r for r in imports if r["t"] > restarted]
+    print(f"enqueued during the deploy: {len(before)} before the worker's restart, {len(after)} after")
+    assert len(before) >= 5, records
+    assert len(after) >= 2, records
+    ids = ",".join(str(r["id"]) for r in imports)
+    rows = psql(
+        host,
+        f"SELECT status, attempts, rows, count(*) FROM portfolios_holdingimport WHERE id IN ({ids}) "
+        "GROUP BY status, attempts, rows",
+    )
+    assert rows == f"done|1|2|{len(imports)}", rows
+    holdings = psql(
+        host,
+        "SELECT count(*) FROM portfolios_holding h JOIN portfolios_holdingimport i "
+        f"ON i.portfolio_id = h.portfolio_id WHERE i.id IN ({ids})",
+    )
+    assert int(holdings) == 2 * len(imports)
+
+
+def test_kill_9_of_the_worker_is_recovered_and_its_task_retried_not_lost(host):
+    portfolio = new_portfolio(host, f"killed-{time.time_ns()}")
+    lines = "".join(f"S{i},1,{i}\n" for i in range(20))
+    queued = upload(host, portfolio, "symbol,quantity,cost_basis\n" + lines)
+    running = wait_for(host, queued["id"], ("running", "done", "failed"), 30)
+    assert running["status"] == "running", running
+    pid = unit(host, WORKER, "MainPID")["MainPID"]
+    restarts = int(unit(host, WORKER, "NRestarts")["NRestarts"])
+    host.run("kill -9 %s", pid)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (
+        host.service(WORKER).is_running and unit(host, WORKER, "MainPID")["MainPID"] not in ("0", pid)
+    ):
+        time.sleep(0.5)
+    assert int(unit(host, WORKER, "NRestarts")["NRestarts"]) == restarts + 1
+    # Delivered again once the visibility timeout (30 s) ran out; imported once, all 20 rows.
+    done = wait_for(host, queued["id"], ("done", "failed"), 90)
+    assert done["status"] == "done", done
+    assert done["rows"] == 20, done
+    assert done["attempts"] >= 2, done
+    assert psql(host, f"SELECT count(*) FROM portfolios_holding WHERE portfolio_id = {portfolio}") == "20"
+
+
+def test_a_redis_restart_loses_no_queued_task(host):
+    portfolio = new_portfolio(host, f"redis-restart-{time.time_ns()}")
+    host.run("systemctl stop %s", WORKER)
+    try:
+        queued = [upload(host, portfolio, f"symbol,quantity,cost_basis\nR{i},1,1\n") for i in range(3)]
+        assert [q["status"] for q in queued] == ["queued"] * 3
+        assert host.run("systemctl restart redis-server.service").rc == 0
+    finally:
+        host.run("systemctl start %s", WORKER)
+    for q in queued:
+        done = wait_for(host, q["id"], ("done", "failed"), 60)
+        assert (done["status"], done["attempts"]) == ("done", 1), done
+
+
+def test_beat_enqueues_the_periodic_summary_and_the_worker_writes_it(host):
+    deadline = time.monotonic() + 30
+    fresh = "0"
+    while fresh == "0" and time.monotonic() < deadline:
+        fresh = psql(
+            host,
+            "SELECT count(*) FROM portfolios_portfoliosummary WHERE taken > now() - interval '15 seconds'",
+        )
+        time.sleep(1)
+    assert fresh != "0", "no summary in the last 15 s (beat runs it every 10 s)"
+    status, body = request(host, "/api/summaries/")
+    assert status == 200, body
+    assert json.loads(body)
+
+
+def test_a_timer_runs_its_command_on_schedule_and_a_failing_one_shows_as_failed(host):
+    timer = f"{APP}-timer-check"
+    first = unit(host, f"{timer}.timer", "LastTriggerUSecMonotonic")["LastTriggerUSecMonotonic"]
+    deadline = time.monotonic() + 25
+    while unit(host, f"{timer}.timer", "LastTriggerUSecMonotonic")["LastTriggerUSecMonotonic"] == first:
+        assert time.monotonic() < deadline, "the 10 s timer did not fire again within 25 s"
+        time.sleep(1)
+    assert unit(host, f"{timer}.service", "Result")["Result"] == "success"
+    journal = host.check_output("journalctl --no-pager -u %s.service -n 50", timer)
+    assert "System check identified no issues" in journal, journal
+    # The failing command leaves its unit failed, where systemctl --failed (and the UnitFailed alert) see it.
+    # (Every 10 s it runs again for a moment: asked then, it is activating, not failed.)
+    deadline = time.monotonic() + 15
+    failed = host.check_output("systemctl --failed --plain --no-legend")
+    while f"{APP}-timer-broken.service" not in failed and time.monotonic() < deadline:
+        time.sleep(1)
+        failed = host.check_output("systemctl --failed --plain --no-legend")
+    assert f"{APP}-timer-broken.service" in failed, failed
+    assert f"{APP}-timer-check.service" not in failed, failed
+    broken = host.check_output("journalctl --no-pager -u %s-timer-broken.service -n 50", APP)
+    assert "Unknown command" in broken, broken
+
+
+def test_the_admin_answers_on_its_own_socket_with_its_own_workers(host):
+    admin_socket = f"/run/{APP}-admin/gunicorn.sock"
+    status, body = request(host, "/admin/login/", socket=admin_socket)
+    assert status == 200, body
+    assert "Django" in body
+    pid = unit(host, f"{APP}-admin.service", "MainPID")["MainPID"]
+    argv = host.file(f"/proc/{pid}/cmdline").content_string.split("\0")
+    assert argv[argv.index("--workers") + 1] == "2"
+    assert argv[argv.index("--timeout") + 1] == "120"
+    # Released with the app: it runs the live release, as the app's service does.
+    assert f"ONEBOX_RELEASE={current_id(host)}" in argv
+    assert host.service(f"{APP}-admin.socket").is_enabled
