@@ -40,6 +40,11 @@ def units(app: str) -> list[tuple[str, str]]:
         f"{app}.socket",
         f"{app}.service",
         f"{app}-metrics.service",
+        f"{app}-admin.service",
+        f"{app}-worker.service",
+        f"{app}-beat.service",
+        f"{app}-timer-*.timer",
+        "redis-server.service",
         "nginx.service",
         "postgresql@*.service",
     ]

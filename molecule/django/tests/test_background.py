@@ -235,3 +235,27 @@ def test_the_admin_answers_on_its_own_socket_with_its_own_workers(host):
     # Released with the app: it runs the live release, as the app's service does.
     assert f"ONEBOX_RELEASE={current_id(host)}" in argv
     assert host.service(f"{APP}-admin.socket").is_enabled
+
+
+def test_django_s_cache_and_sessions_are_in_redis(host):
+    script = (
+        "from django.core.cache import cache; from django.conf import settings; "
+        "cache.set('onebox-probe', 'stored', 60); print(settings.SESSION_ENGINE)"
+    )
+    with host.sudo():
+        engine = host.check_output("/usr/local/bin/%s-manage shell -c %s", APP, script)
+    assert engine.strip().splitlines()[-1] == "django.contrib.sessions.backends.cached_db"
+    # Database 1, under Django's key prefix and version.
+    assert redis(host, "-n", "1", "exists", ":1:onebox-probe").stdout.strip() == "1"
+    assert redis(host, "-n", "1", "ttl", ":1:onebox-probe").stdout.strip() not in ("-1", "-2")
+
+
+def test_a_project_without_celery_gets_none_of_the_background_units(host):
+    """otherproject and tutorial run with onebox_redis, onebox_celery and the admin service off."""
+    for project in ("otherproject", "tutorial"):
+        files = host.check_output("systemctl list-unit-files --no-legend --plain '%s-*'", project)
+        names = [line.split()[0] for line in files.splitlines() if line.strip()]
+        assert not [n for n in names if any(k in n for k in ("-worker", "-beat", "-timer-", "-admin"))], names
+        env = host.file(f"/etc/{project}/env").content_string
+        assert "CELERY_BROKER_URL" not in env
+        assert "DJANGO_CACHE_URL" not in env
