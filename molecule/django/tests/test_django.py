@@ -349,8 +349,9 @@ def test_no_candidate_or_handover_is_left_running(host):
     with host.sudo():
         units = host.check_output("systemctl list-units --all --plain --no-legend '%s-*'", APP)
     running = [line.split()[0] for line in units.splitlines() if " running " in f" {line} "]
-    # The metrics exporter and Celery's worker and beat run beside the app for good; nothing else
-    # of the app's may.
-    assert sorted(running) == [f"{APP}-beat.service", f"{APP}-metrics.service", f"{APP}-worker.service"], (
-        units
-    )
+    # The metrics exporter, the admin's own service and Celery's worker and beat run beside the
+    # app for good; nothing else of the app's may.
+    expected = [
+        f"{APP}-{name}" for name in ("admin.service", "admin.socket", "beat.service", "metrics.service")
+    ]
+    assert sorted(running) == [*expected, f"{APP}-worker.service"], units
