@@ -85,11 +85,19 @@ class HoldingImport(models.Model):
     portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="imports")
     # Emptied when the import fails: only imported files are kept.
     file = models.FileField(upload_to="imports/")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # db_default: what an insert that names none of these gets (the release before the task queue,
+    # while the migration's release is checked: its imports were synchronous, so done).
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.QUEUED, db_default=Status.DONE
+    )
     rows = models.PositiveIntegerField(default=0, help_text="Holdings created; 0 until done.")
-    error = models.TextField(blank=True, help_text="Why the import failed: the line and the problem.")
+    error = models.TextField(
+        blank=True, db_default="", help_text="Why the import failed: the line and the problem."
+    )
     attempts = models.PositiveIntegerField(
-        default=0, help_text="How many times a worker started the import (more than 1: redelivered)."
+        default=0,
+        db_default=0,
+        help_text="How many times a worker started the import (more than 1: redelivered).",
     )
     created = models.DateTimeField(auto_now_add=True)
     finished = models.DateTimeField(null=True, blank=True)

@@ -15,6 +15,9 @@ from portfolios.models import Holding, HoldingImport, Portfolio, PortfolioSummar
 logger = logging.getLogger(__name__)
 
 FINISHED = (HoldingImport.Status.DONE, HoldingImport.Status.FAILED)
+# How many deliveries of one import a worker may start: a worker killed mid-import (a deploy's
+# SIGKILL, the OOM killer) leaves it to be delivered again, up to this many times in all.
+MAX_ATTEMPTS = 3
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -30,6 +33,14 @@ def import_holdings(import_id: int) -> str:
         logger.warning("import %s: no such import (deleted?); nothing to do", import_id)
         return "missing"
     unfinished = HoldingImport.objects.filter(pk=import_id).exclude(status__in=FINISHED)
+    # A file that kills its worker (out of memory, say) is delivered again each time: not forever.
+    if unfinished.filter(attempts__gt=MAX_ATTEMPTS).update(
+        status=HoldingImport.Status.FAILED,
+        error=f"The import stopped its worker {MAX_ATTEMPTS} times; it was given up.",
+        finished=timezone.now(),
+    ):
+        logger.error("import %s: given up after %s attempts", import_id, MAX_ATTEMPTS)
+        return HoldingImport.Status.FAILED
     if not unfinished.update(status=HoldingImport.Status.RUNNING):
         logger.info("import %s: already finished; not importing again", import_id)
         return "finished"

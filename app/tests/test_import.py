@@ -266,3 +266,23 @@ def test_pace_waits_after_each_row(upload, empty_portfolio, settings, monkeypatc
     upload(empty_portfolio, GOOD_CSV)
 
     assert waits == [0.25, 0.25, 0.25]
+
+
+def test_an_import_that_keeps_killing_its_worker_is_given_up(empty_portfolio):
+    """Each delivery counts an attempt before it imports: after the third, the next gives up."""
+    from django.core.files.base import ContentFile
+
+    from portfolios.tasks import MAX_ATTEMPTS, import_holdings
+
+    record = HoldingImport(
+        portfolio=empty_portfolio, attempts=MAX_ATTEMPTS, status=HoldingImport.Status.RUNNING
+    )
+    record.file.save("holdings.csv", ContentFile(GOOD_CSV), save=False)
+    record.save()
+
+    assert import_holdings(record.pk) == "failed"
+
+    record.refresh_from_db()
+    assert (record.status, record.attempts, record.rows) == ("failed", MAX_ATTEMPTS + 1, 0)
+    assert "given up" in record.error
+    assert Holding.objects.count() == 0

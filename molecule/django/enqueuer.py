@@ -1,5 +1,5 @@
 """Enqueue CSV imports through the app's gunicorn socket, one every half second, until told to
-stop (a file) or for 5 minutes at most; each response goes to a JSON line. side_effect.yml runs it
+stop (a file) or for 10 minutes at most; each response goes to a JSON line. side_effect.yml runs it
 on the test host while it deploys the code change; verify reads the lines."""
 
 import http.client
@@ -64,7 +64,7 @@ def enqueue():
 
 
 def main():
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + 600
     while time.monotonic() < deadline and not os.path.exists(STOP):
         started = time.time()
         try:

@@ -476,3 +476,49 @@ def test_followers_that_run_the_wanted_release_are_left_alone(monkeypatch):
     assert ("restart", "portfolio-beat.service") in calls
     assert ("restart", "portfolio-worker.service") not in calls
     assert steps == ["restarted portfolio-beat.service (it ran r1)"]
+
+
+def test_running_falls_back_to_the_marks_run_wrote_when_the_title_was_rewritten(monkeypatch, tmp_path):
+    """setproctitle (Celery uses it when the project has it) replaces the command line; `run` also
+    wrote its marks into the unit's RuntimeDirectory, which only count for the pid that wrote them."""
+    monkeypatch.setattr(release, "RUN_DIR", tmp_path)
+    (tmp_path / "portfolio-beat").mkdir()
+    marks = {"pid": 4242, "release": "r3", "env": "feed", "venv": "/srv/portfolio/venvs/abc"}
+    (tmp_path / "portfolio-beat" / release.RUN_MARKS).write_text(json.dumps(marks))
+    props = {"ActiveState": "active", "MainPID": "4242", "RuntimeDirectory": "portfolio-beat"}
+    monkeypatch.setattr(release, "unit_show", lambda unit, *names: props)
+    monkeypatch.setattr(release, "proc_cmdline", lambda pid: ["celery beat: Starting..."])
+    facts = release.running("portfolio-beat.service")
+    assert (facts["release"], facts["env"], facts["venv"]) == ("r3", "feed", "/srv/portfolio/venvs/abc")
+    props["MainPID"] = "5151"
+    assert release.running("portfolio-beat.service")["release"] == ""
+
+
+def test_run_writes_its_marks_into_the_runtime_directory(tmp_path):
+    make_release(tmp_path, "r4")
+    env_file = tmp_path / "env"
+    env_file.write_text('A="1"\n')
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    script = "import os; print(os.getpid())"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(PROGRAM),
+            "run",
+            f"--current={tmp_path / 'current'}",
+            f"--env-file={env_file}",
+            "--",
+            "-c",
+            script,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env={**os.environ, "RUNTIME_DIRECTORY": str(runtime)},
+    )
+    marks = json.loads((runtime / release.RUN_MARKS).read_text())
+    assert marks["pid"] == int(result.stdout)
+    assert marks["release"] == "r4"
+    assert marks["env"] == release.env_digest(env_file)

@@ -9,6 +9,9 @@ def existing_imports_are_done(apps, schema_editor):
     HoldingImport.objects.update(status="done", finished=models.F("created"))
 
 
+# Expand, then contract: the release before this one keeps serving while it runs, and inserts
+# imports naming none of the new columns; the database's own defaults let it (its imports ran
+# synchronously, so they are done).
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -37,12 +40,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='holdingimport',
             name='attempts',
-            field=models.PositiveIntegerField(default=0, help_text='How many times a worker started the import (more than 1: redelivered).'),
+            field=models.PositiveIntegerField(db_default=0, default=0, help_text='How many times a worker started the import (more than 1: redelivered).'),
         ),
         migrations.AddField(
             model_name='holdingimport',
             name='error',
-            field=models.TextField(blank=True, help_text='Why the import failed: the line and the problem.'),
+            field=models.TextField(blank=True, db_default='', help_text='Why the import failed: the line and the problem.'),
         ),
         migrations.AddField(
             model_name='holdingimport',
@@ -52,7 +55,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='holdingimport',
             name='status',
-            field=models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=10),
+            field=models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], db_default='done', default='queued', max_length=10),
         ),
         migrations.AlterField(
             model_name='holdingimport',

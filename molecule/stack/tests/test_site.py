@@ -4,6 +4,7 @@ import gzip
 import re
 import socket
 import ssl
+import time
 import uuid
 from decimal import Decimal
 from http.client import RemoteDisconnected
@@ -114,13 +115,18 @@ def test_the_admin_is_served_by_its_own_gunicorn_service(site, host):
     marker = uuid.uuid4().hex
     assert site.get(f"/admin/login/?probe={marker}").status == 200
     assert site.get(f"/api/portfolios/?probe={marker}").status == 200
+    deadline = time.monotonic() + 15
+    while True:
+        with host.sudo():
+            admin = host.check_output("journalctl --no-pager -o cat -u %s-admin.service -n 400", APP)
+            app = host.check_output("journalctl --no-pager -o cat -u %s.service -n 400", APP)
+        # The journal may lag the response by a moment.
+        if (marker in admin and marker in app) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    pid = host.check_output("systemctl show -P MainPID %s-admin.service", APP)
     with host.sudo():
-        admin = host.check_output("journalctl --no-pager -o cat -u %s-admin.service -n 400", APP)
-        app = host.check_output("journalctl --no-pager -o cat -u %s.service -n 400", APP)
-        argv = host.file(
-            f"/proc/{host.check_output('systemctl show -P MainPID %s-admin.service', APP)}/cmdline"
-        )
-        argv = argv.content_string.split("\0")
+        argv = host.file(f"/proc/{pid}/cmdline").content_string.split("\0")
     assert f"/admin/login/?probe={marker}" in admin
     assert f"/api/portfolios/?probe={marker}" not in admin
     assert f"/api/portfolios/?probe={marker}" in app

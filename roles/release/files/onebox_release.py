@@ -764,7 +764,23 @@ def running(unit: str) -> dict:
             facts[marks[arg][name]] = text
     if argv:
         facts["venv"] = str(Path(argv[0]).parent.parent)
+    if pid and not facts["release"]:
+        facts.update(run_marks(unit, pid))
     return facts
+
+
+def run_marks(unit: str, pid: int) -> dict:
+    """What `run` wrote into the unit's RuntimeDirectory before it exec'd: for a process whose
+    title a library rewrote (setproctitle), which hides the marks of its command line."""
+    names = unit_show(unit, "RuntimeDirectory").get("RuntimeDirectory", "").split()
+    for name in names:
+        try:
+            marks = json.loads((RUN_DIR / name / RUN_MARKS).read_text())
+        except (OSError, ValueError):
+            continue
+        if marks.get("pid") == pid:
+            return {key: marks.get(key, "") for key in ("release", "env", "venv")}
+    return {}
 
 
 def wanted(current: Path, env_file: Path) -> dict:
@@ -808,7 +824,7 @@ def converge(args) -> dict:
     first, then the service restarts, then the handover stops. Nothing changes when the service
     already runs what is wanted."""
     steps: list[str] = []
-    units = [u for u in (args.socket, args.unit, args.handover) if u]
+    units = [u for u in (args.socket, args.unit, args.handover, *args.follower) if u]
     if any(unit_show(u, "NeedDaemonReload").get("NeedDaemonReload") == "yes" for u in units):
         systemctl("daemon-reload")
         steps.append("reloaded systemd's units")
@@ -1008,6 +1024,10 @@ def read_env(path: Path) -> dict[str, str]:
     return env
 
 
+RUN_MARKS = "onebox-run.json"
+RUN_DIR = Path("/run")
+
+
 def run(args) -> None:
     """Resolve `current` once and exec the release's python on `args.python_args` (a Celery worker
     or beat, a management command) from the project's directory, with the release and the env
@@ -1026,15 +1046,15 @@ def run(args) -> None:
         os.environ[args.static_env] = str(release / ".static")
     os.environ["ONEBOX_RELEASE"] = release.name
     os.chdir(project)
-    python = str(Path(os.path.realpath(release / ".venv")) / "bin" / "python")
-    argv = [
-        python,
-        "-X",
-        f"onebox_release={release.name}",
-        "-X",
-        f"onebox_env={env_digest(Path(args.env_file))}",
-        *args.python_args,
-    ]
+    venv = Path(os.path.realpath(release / ".venv"))
+    python = str(venv / "bin" / "python")
+    digest = env_digest(Path(args.env_file))
+    argv = [python, "-X", f"onebox_release={release.name}", "-X", f"onebox_env={digest}", *args.python_args]
+    # The same marks in the unit's RuntimeDirectory (exec keeps the pid), for `running`.
+    runtime = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
+    if runtime:
+        marks = {"pid": os.getpid(), "release": release.name, "env": digest, "venv": str(venv)}
+        (Path(runtime) / RUN_MARKS).write_text(json.dumps(marks))
     os.execv(python, argv)  # noqa: S606 (the release's own python, no shell involved)
 
 
