@@ -92,7 +92,7 @@ class HoldingImport(models.Model):
     )
     rows = models.PositiveIntegerField(default=0, help_text="Holdings created; 0 until done.")
     error = models.TextField(
-        blank=True, db_default="", help_text="Why the import failed: the line and the problem."
+        blank=True, default="", db_default="", help_text="Why the import failed: the line and the problem."
     )
     attempts = models.PositiveIntegerField(
         default=0,

@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='holdingimport',
             name='error',
-            field=models.TextField(blank=True, db_default='', help_text='Why the import failed: the line and the problem.'),
+            field=models.TextField(blank=True, db_default='', default='', help_text='Why the import failed: the line and the problem.'),
         ),
         migrations.AddField(
             model_name='holdingimport',
