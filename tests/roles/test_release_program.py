@@ -386,6 +386,14 @@ def make_release(tmp_path: Path, name: str) -> Path:
     return release_dir
 
 
+def run_python(tmp_path: Path, env_file: Path, script: str, check=False):
+    """`onebox-release run --load-env` of `current` with `env_file`, on `python -c script`."""
+    current = f"--current={tmp_path / 'current'}"
+    return run(
+        tmp_path, "run", "--load-env", current, f"--env-file={env_file}", "--", "-c", script, check=check
+    )
+
+
 def test_run_execs_the_live_release_with_its_marks_and_the_env_file(tmp_path):
     """`run` resolves current, loads the env file (quotes and escapes as the django role writes
     them), and execs the release's python from the project with the release and the env's digest
@@ -398,17 +406,7 @@ def test_run_execs_the_live_release_with_its_marks_and_the_env_file(tmp_path):
         "'greeting': os.environ['GREETING'], 'release': os.environ['ONEBOX_RELEASE'], "
         "'env_file': os.environ['DJANGO_ENV_FILE']}))"
     )
-    result = run(
-        tmp_path,
-        "run",
-        "--load-env",
-        f"--current={tmp_path / 'current'}",
-        f"--env-file={env_file}",
-        "--",
-        "-c",
-        script,
-        check=True,
-    )
+    result = run_python(tmp_path, env_file, script, check=True)
     seen = json.loads(result.stdout)
     assert seen["cwd"] == str(release_dir)
     assert seen["greeting"] == 'it\'s "quoted", \\ $HOME #no-comment'
@@ -440,16 +438,7 @@ def test_a_broken_env_file_stops_run_naming_the_line(tmp_path):
     make_release(tmp_path, "r1")
     env_file = tmp_path / "env"
     env_file.write_text('GOOD="yes"\nBAD=unquoted\n')
-    result = run(
-        tmp_path,
-        "run",
-        "--load-env",
-        f"--current={tmp_path / 'current'}",
-        f"--env-file={env_file}",
-        "--",
-        "-c",
-        "print('ran')",
-    )
+    result = run_python(tmp_path, env_file, "print('ran')")
     assert result.returncode != 0
     assert f"{env_file}:2" in result.stderr
     assert "ran" not in result.stdout
