@@ -55,7 +55,7 @@ test-frontend: setup ## vitest, then a production build
 	cd frontend && npm test && npm run --silent build
 
 test-project: setup ## pytest for the project's own Python and the dev-server browser check
-	pytest -q tests
+	pytest -q -n 2 --dist loadfile tests
 
 test-molecule: setup engine images ## The molecule scenarios of molecule/matrix.yml (or: make test-molecule S="django stack:debian13")
 	@.venv/bin/python scripts/molecule.py $(S)

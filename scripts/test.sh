@@ -46,7 +46,7 @@ stage test-deps scripts/test-deps.sh
 stage lint make --no-print-directory lint
 stage test-app scripts/test-app.sh -q
 stage test-frontend bash -c 'cd frontend && npm test --silent && npm run --silent build'
-stage test-project .venv/bin/pytest -q tests
+stage test-project .venv/bin/pytest -q -n 2 --dist loadfile tests
 stage engine scripts/docker-engine.sh
 if [ "$mode" = full ]; then
   stage images bash -c 'for d in ${MOLECULE_DISTROS:-debian12 debian13}; do molecule/images/build.sh "$d"; done'

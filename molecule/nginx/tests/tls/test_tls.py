@@ -150,14 +150,29 @@ def test_media_served_but_csv_imports_are_private(web):
     assert web.get(f"{SITE}/media/imports/").status == 403
 
 
-@pytest.mark.parametrize("path", ["/api/portfolios/", "/admin/", "/admin", "/health/", "/health"])
-def test_app_paths_go_to_the_gunicorn_socket(host, web, path):
+APP_SOCKET = "unix:/run/portfolio/gunicorn.sock"
+# The local inventory runs the admin on a gunicorn service of its own (onebox_admin_service).
+ADMIN_SOCKET = "unix:/run/portfolio-admin/gunicorn.sock"
+
+
+@pytest.mark.parametrize(
+    ("path", "socket"),
+    [
+        ("/api/portfolios/", APP_SOCKET),
+        ("/admin/", ADMIN_SOCKET),
+        ("/admin", ADMIN_SOCKET),
+        ("/admin/login/", ADMIN_SOCKET),
+        ("/health/", APP_SOCKET),
+        ("/health", APP_SOCKET),
+    ],
+)
+def test_app_paths_go_to_their_gunicorn_socket(host, web, path, socket):
     """No Django on this host: nginx tries the socket and answers 502 (not the React index)."""
     response = web.get(f"{SITE}{path}")
     assert response.status == 502
     with host.sudo():
         log = host.check_output("tail -n 1 /var/log/nginx/error.log")
-    assert "unix:/run/portfolio/gunicorn.sock" in log
+    assert f"{socket}:" in log
     assert f'request: "GET {path} HTTP/2.0"' in log
 
 
