@@ -70,6 +70,7 @@ class Probe:
         self.headers = {k.strip(): v.strip() for k, v in self.headers.items()}
         self.lock = threading.Lock()
         self.latencies: list[float] = []
+        self.timeline: list[tuple[float, float]] = []
         self.errors: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
         self.issued = 0
@@ -128,6 +129,7 @@ class Probe:
                     self.note_failure()
                     continue
                 self.latencies.append(elapsed)
+                self.timeline.append((round(start - self.started, 2), round(elapsed, 1)))
                 if not self.first_ok.is_set():
                     self.first_ok.set()
                     if self.args.ready_file:
@@ -143,6 +145,7 @@ class Probe:
             threading.Thread(target=self.worker, args=(i,), daemon=True) for i in range(self.args.concurrency)
         ]
         started = self.started = time.monotonic()
+        self.started_wall = time.time()
         for t in threads:
             t.start()
         while any(t.is_alive() for t in threads):
@@ -177,6 +180,10 @@ class Probe:
             "p99_ms": pct(0.99),
             "max_ms": round(lat[-1], 1) if lat else None,
             "failing_s": round(self.failing[1] - self.failing[0], 2) if self.failing else 0,
+            # The slowest answers, each as [seconds after the load started, milliseconds it took]:
+            # when they cluster, the moment tells which step of a deploy they waited on.
+            "started_at": round(self.started_wall, 3),
+            "slowest": sorted(self.timeline, key=lambda sample: -sample[1])[:20],
         }
 
 

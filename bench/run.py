@@ -129,7 +129,9 @@ def write_inventory(hosts: list[Host]) -> Path:
         ]
     (inventory / "hosts.yml").write_text("\n".join(lines) + "\n")
     # The plain host serves HTTP only, as a staging inventory does.
-    (inventory / "host_vars" / "bench-plain.yml").write_text("---\nonebox_tls: false\n")
+    (inventory / "host_vars" / "bench-plain.yml").write_text(
+        '---\nonebox_tls: false\nmonitoring_probe_ca_file: ""\n'
+    )
     return inventory
 
 

@@ -5,6 +5,7 @@ the history of pairs, what is kept and pruned, publishing into a shared folder, 
 through a unix socket against a real HTTP server on one.
 """
 
+import contextlib
 import http.server
 import importlib.util
 import json
@@ -371,6 +372,80 @@ def test_the_app_and_the_access_log_see_the_client_address(environ, trusted, exp
     """The app gets the address, and gunicorn's access log, which reads the same environ after the
     app, does too."""
     assert seen_address(dict(environ), trusted) == (expected, expected)
+
+
+WARM_UP = """
+import importlib.util, json, sys
+import django
+from django.conf import settings
+settings.configure(ROOT_URLCONF="urls", ALLOWED_HOSTS=["*"])
+django.setup()
+spec = importlib.util.spec_from_file_location("gunicorn_hooks", sys.argv[1])
+hooks = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(hooks)
+problem = hooks.warm_up()
+from django.urls import get_resolver
+print(json.dumps({"problem": problem, "imported": "views" in sys.modules,
+                  "populated": get_resolver()._populated}))
+"""
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["urlconf", "broken urlconf"])
+def test_a_worker_imports_the_urlconf_before_it_accepts(tmp_path, broken):
+    """The warm-up imports the URLconf and every view module it names and builds the resolver;
+    a URLconf that cannot be imported is reported, not raised (the request fails as it would)."""
+    (tmp_path / "views.py").write_text("def home(request):\n    return None\n")
+    (tmp_path / "urls.py").write_text(
+        "from django.urls import path\nimport views\n"
+        + ("import not_a_module\n" if broken else "")
+        + "urlpatterns = [path('', views.home)]\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", WARM_UP, str(HOOKS)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seen = json.loads(result.stdout)
+    if broken:
+        assert seen["problem"].startswith("ModuleNotFoundError: No module named 'not_a_module'")
+        assert not seen["populated"]
+    else:
+        assert seen == {"problem": "", "imported": True, "populated": True}
+
+
+class FastExit(Exception):
+    pass
+
+
+def ending_worker(monkeypatch, code):
+    """worker_exit as gunicorn calls it: in the `finally` of a worker whose exit is in flight."""
+    calls = []
+    monkeypatch.setattr(hooks.atexit, "_run_exitfuncs", lambda: calls.append("atexit"))
+
+    def fast_exit(status):
+        calls.append(f"_exit({status})")
+        raise FastExit
+
+    monkeypatch.setattr(hooks.os, "_exit", fast_exit)
+    with contextlib.suppress(SystemExit, FastExit):
+        try:
+            sys.exit(code)
+        finally:
+            hooks.worker_exit(None, None)
+    return calls
+
+
+def test_a_worker_that_stops_cleanly_skips_the_teardown_after_its_atexit_handlers(monkeypatch):
+    assert ending_worker(monkeypatch, 0) == ["atexit", "_exit(0)"]
+
+
+@pytest.mark.parametrize("code", [3, 4, -1])
+def test_a_worker_that_fails_exits_with_gunicorn_s_status(monkeypatch, code):
+    """3 and 4 (boot and app-load errors) are how the master learns to stop: never replaced."""
+    assert ending_worker(monkeypatch, code) == []
 
 
 # --- run: Celery's worker and beat, the timers' commands ---------------------------------------
