@@ -531,15 +531,98 @@ def test_followers_that_run_the_wanted_release_are_left_alone(monkeypatch):
 
     def systemctl(*args, check=False):
         calls.append(args)
-        if args[0] == "restart":
-            facts[args[1]] = {"active": True, "pid": 3, **want}
         return subprocess.CompletedProcess(args, 0, "", "")
 
     monkeypatch.setattr(release, "systemctl", systemctl)
-    steps = release.converge_followers(list(facts), want, settle=0)
-    assert ("restart", "portfolio-beat.service") in calls
-    assert ("restart", "portfolio-worker.service") not in calls
-    assert steps == ["restarted portfolio-beat.service (it ran r1)"]
+    queued = release.queue_followers(list(facts), want)
+    assert ("restart", "--no-block", "portfolio-beat.service") in calls
+    assert not any("portfolio-worker.service" in call for call in calls)
+    assert queued == {
+        "steps": ["restarted portfolio-beat.service (it ran r1)"],
+        "units": ["portfolio-beat.service"],
+    }
+
+
+class Follower:
+    """A follower unit as settle_followers sees it, moment by moment: `states` are read in turn
+    (the last one stays), each (ActiveState, NRestarts, release it runs, seconds it has run)."""
+
+    def __init__(self, monkeypatch, states):
+        self.states = list(states)
+        self.reads = 0
+        now = time.time()
+
+        def state():
+            return self.states[min(max(self.reads - 1, 0), len(self.states) - 1)]
+
+        def unit_show(unit, *names):
+            if "TimeoutStopUSec" in names:
+                return {"TimeoutStopUSec": "1min 30s", "NRestarts": str(self.states[0][1])}
+            self.reads += 1
+            active, restarts, _, _ = state()
+            return {"ActiveState": active, "NRestarts": str(restarts)}
+
+        def running(unit):
+            active, _, ran, _ = state()
+            return {"active": active == "active", "pid": 7, "release": ran, "env": "e", "venv": "/v"}
+
+        monkeypatch.setattr(release, "unit_show", unit_show)
+        monkeypatch.setattr(release, "running", running)
+        monkeypatch.setattr(release, "started_at", lambda unit: now - state()[3])
+        monkeypatch.setattr(release, "journal", lambda *a, **k: "Traceback: ImproperlyConfigured")
+        clock = [0.0]
+        monkeypatch.setattr(release.time, "sleep", lambda seconds: clock.__setitem__(0, clock[0] + seconds))
+        monkeypatch.setattr(release.time, "monotonic", lambda: clock[0])
+
+
+WANT = {"release": "r2", "env": "e", "venv": "/v"}
+
+
+def test_a_follower_settles_once_it_has_run_the_release_long_enough(monkeypatch):
+    """Its warm shutdown first (still r1, then deactivating), then r2, which must live 3 s."""
+    unit = Follower(
+        monkeypatch,
+        [
+            ("active", 0, "r1", 60),
+            ("deactivating", 0, "r1", 61),
+            ("active", 0, "r2", 0.5),
+            ("active", 0, "r2", 3.5),
+        ],
+    )
+    release.settle_followers(["portfolio-worker.service"], WANT, settle=3)
+    assert unit.reads == 4
+
+
+@pytest.mark.parametrize(
+    "states",
+    [
+        [("active", 2, "r1", 60), ("activating", 3, "", 0)],
+        [("active", 0, "r2", 0.2), ("failed", 0, "", 0)],
+        [("active", 0, "r2", 0.2), ("inactive", 0, "", 0)],
+    ],
+    ids=["restarted by systemd", "failed", "stopped"],
+)
+def test_a_follower_that_dies_after_its_restart_fails_the_converge_at_once(monkeypatch, states):
+    unit = Follower(monkeypatch, states)
+    with pytest.raises(release.Failure, match=r"does not keep running r2(.|\n)*ImproperlyConfigured"):
+        release.settle_followers(["portfolio-worker.service"], WANT, settle=3)
+    assert unit.reads == len(states)
+
+
+def test_a_follower_that_never_runs_the_release_fails_after_its_stop_timeout(monkeypatch):
+    """A warm shutdown that does not end (a task past its time limit) is given TimeoutStopSec and a minute."""
+    Follower(monkeypatch, [("deactivating", 0, "r1", 60)])
+    with pytest.raises(release.Failure, match="does not run r2 in time"):
+        release.settle_followers(["portfolio-worker.service"], WANT, settle=3)
+    assert release.time.monotonic() == pytest.approx(150, abs=0.5)
+
+
+@pytest.mark.parametrize(
+    ("span", "seconds"),
+    [("5min 30s", 330), ("1h 2min", 3720), ("90s", 90), ("500ms", 0.5), ("infinity", 3600)],
+)
+def test_systemd_time_spans_are_read_as_seconds(span, seconds):
+    assert release.seconds_of(span) == pytest.approx(seconds)
 
 
 def test_running_falls_back_to_the_marks_run_wrote_when_the_title_was_rewritten(monkeypatch, tmp_path):

@@ -822,7 +822,9 @@ def converge(args) -> dict:
     accepts on the socket: when it runs something else (or its unit changed since it started),
     `args.handover` (a second instance on the same systemd socket) starts on the wanted release
     first, then the service restarts, then the handover stops. Nothing changes when the service
-    already runs what is wanted."""
+    already runs what is wanted. The followers (`args.follower`) restart after the unit runs the
+    release, or, with `--followers-first` (the caller converged the web service already), as this
+    unit's converge begins, so that their warm shutdown and boot go on beside its handover."""
     steps: list[str] = []
     units = [u for u in (args.socket, args.unit, args.handover, *args.follower) if u]
     if any(unit_show(u, "NeedDaemonReload").get("NeedDaemonReload") == "yes" for u in units):
@@ -831,6 +833,14 @@ def converge(args) -> dict:
     want = wanted(Path(args.current), Path(args.env_file))
     if not want["release"]:
         raise Failure(f"{args.current} does not point to a release: nothing to run.")
+    early = queue_followers(args.follower, want) if args.followers_first else None
+
+    def done(changed: bool) -> dict:
+        queued = early if early is not None else queue_followers(args.follower, want)
+        steps.extend(queued["steps"])
+        settle_followers(queued["units"], want, args.follower_settle)
+        return {"changed": changed or bool(steps), "steps": steps, "running": want["release"]}
+
     if args.socket:
         if outdated(args.socket):
             # A new socket definition (its path or mode): the service goes down with it for a moment.
@@ -845,8 +855,7 @@ def converge(args) -> dict:
             systemctl("stop", args.handover)
             steps.append(f"stopped {args.handover}, left by an earlier run")
         health(args)
-        steps += converge_followers(args.follower, want, args.follower_settle)
-        return {"changed": bool(steps), "steps": steps, "running": want["release"]}
+        return done(False)
     systemctl("reset-failed", args.unit, args.handover)
     if have["active"]:
         other = running(args.handover)
@@ -873,40 +882,73 @@ def converge(args) -> dict:
         systemctl("stop", args.handover)
         steps.append(f"stopped {args.handover}")
     health(args)
-    steps += converge_followers(args.follower, want, args.follower_settle)
-    return {"changed": True, "steps": steps, "running": want["release"]}
+    return done(True)
 
 
-def converge_followers(units: list[str], want: dict, settle: float) -> list[str]:
+def queue_followers(units: list[str], want: dict) -> dict:
     """The units that run the release beside the web service (Celery's worker and beat, started
     by `run`): each one that runs something else than `want`, or was started before its unit
-    changed, or is not running, restarts. Stopping one is its warm shutdown (its TimeoutStopSec)."""
-    steps = []
-    restarted = []
+    changed, or is not running, gets its restart queued (stopping is its warm shutdown, within its
+    TimeoutStopSec); settle_followers waits for them."""
+    steps, queued = [], []
     for unit in units:
         have = running(unit)
         if matches(have, want) and not outdated(unit):
             continue
         systemctl("reset-failed", unit)
-        result = systemctl("restart", unit)
+        result = systemctl("restart", "--no-block", unit)
         if result.returncode != 0:
-            raise Failure(f"{unit} did not start; the last lines of its journal:\n{tail(journal(unit, 40))}")
-        restarted.append(unit)
+            raise Failure(f"{unit} did not restart: {tail(result.stderr)}")
+        queued.append(unit)
         ran = have["release"] or "an older unit"
         steps.append(f"restarted {unit} (it ran {ran})" if have["active"] else f"started {unit}")
-    # A process that dies on its first import (a broken setting) is gone within a moment: each
-    # restarted unit must still run, and run what is wanted, once that moment has passed.
-    deadline = time.monotonic() + settle
-    while restarted and time.monotonic() < deadline:
-        time.sleep(0.5)
-    for unit in restarted:
-        now = running(unit)
-        if not matches(now, want):
-            raise Failure(
-                f"{unit} does not run {want['release']} after its restart; the last lines of its journal:\n"
-                f"{tail(journal(unit, 40))}"
-            )
-    return steps
+    return {"steps": steps, "units": queued}
+
+
+def seconds_of(span: str) -> float:
+    """systemd's time span as `systemctl show` prints it ("5min 30s", "1h 2min", "infinity")."""
+    units = {"h": 3600, "min": 60, "s": 1, "ms": 0.001, "us": 0.000001}
+    if span.strip() in ("", "infinity"):
+        return 3600.0
+    total = 0.0
+    for number, unit in re.findall(r"([0-9.]+)\s*(h|min|ms|us|s)", span):
+        total += float(number) * units[unit]
+    return total
+
+
+def settle_followers(units: list[str], want: dict, settle: float) -> None:
+    """Until each restarted follower runs `want` and has lived `settle` seconds. A process that dies
+    on its first import (a broken setting) is gone within that moment; a unit that systemd restarts
+    on its own meanwhile (Restart=on-failure), or that fails, fails the converge at once. The stop
+    before may take the unit's TimeoutStopSec (a warm shutdown lets running tasks finish)."""
+    start = time.monotonic()
+    limits, baseline, seen = {}, {}, set()
+    for unit in units:
+        props = unit_show(unit, "TimeoutStopUSec", "NRestarts")
+        limits[unit] = start + seconds_of(props.get("TimeoutStopUSec", "")) + 60
+        baseline[unit] = int(props.get("NRestarts") or 0)
+    pending = list(units)
+    while pending:
+        for unit in list(pending):
+            props = unit_show(unit, "ActiveState", "NRestarts")
+            now = running(unit)
+            broken = props.get("ActiveState") == "failed" or int(props.get("NRestarts") or 0) > baseline[unit]
+            if broken or (unit in seen and not matches(now, want)):
+                raise Failure(
+                    f"{unit} does not keep running {want['release']} after its restart; the last lines "
+                    f"of its journal:\n{tail(journal(unit, 40))}"
+                )
+            if matches(now, want):
+                seen.add(unit)
+                if time.time() - started_at(unit) >= settle:
+                    pending.remove(unit)
+            elif time.monotonic() > limits[unit]:
+                raise Failure(
+                    f"{unit} does not run {want['release']} in time after its restart; the last lines "
+                    f"of its journal:\n{tail(journal(unit, 40))}"
+                )
+        if pending:
+            time.sleep(0.3)
 
 
 def health(args) -> None:
@@ -1149,6 +1191,11 @@ def main(argv=None) -> int:
     cv.add_argument("--https", action=argparse.BooleanOptionalAction, default=False)
     cv.add_argument("--follower", action="append", default=[], help="a unit started by `run` on the release")
     cv.add_argument("--follower-settle", type=float, default=3.0, help="seconds it must live")
+    cv.add_argument(
+        "--followers-first",
+        action="store_true",
+        help="queue the followers' restarts before this unit's converge (the web service runs the release)",
+    )
 
     cd = sub.add_parser("candidate")
     cd.add_argument("--app", required=True)
