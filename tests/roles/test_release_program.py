@@ -378,23 +378,29 @@ WARM_UP = """
 import importlib.util, json, sys
 import django
 from django.conf import settings
-settings.configure(ROOT_URLCONF="urls", ALLOWED_HOSTS=["*"])
+settings.configure(ROOT_URLCONF="urls", ALLOWED_HOSTS=["*"],
+                   DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}})
 django.setup()
 spec = importlib.util.spec_from_file_location("gunicorn_hooks", sys.argv[1])
 hooks = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(hooks)
 problem = hooks.warm_up()
 from django.urls import get_resolver
+from django.db import connection
 print(json.dumps({"problem": problem, "imported": "views" in sys.modules,
-                  "populated": get_resolver()._populated}))
+                  "populated": get_resolver()._populated, "connected": connection.connection is not None}))
 """
 
 
 @pytest.mark.parametrize("broken", [False, True], ids=["urlconf", "broken urlconf"])
 def test_a_worker_imports_the_urlconf_before_it_accepts(tmp_path, broken):
-    """The warm-up imports the URLconf and every view module it names and builds the resolver;
-    a URLconf that cannot be imported is reported, not raised (the request fails as it would)."""
-    (tmp_path / "views.py").write_text("def home(request):\n    return None\n")
+    """The warm-up imports the URLconf and every view module it names and builds the resolver,
+    and closes the connection a view module opened on import (in a master it would be shared by
+    every forked worker); a URLconf that cannot be imported is reported, not raised."""
+    (tmp_path / "views.py").write_text(
+        "from django.db import connection\nconnection.cursor().execute('select 1')\n"
+        "def home(request):\n    return None\n"
+    )
     (tmp_path / "urls.py").write_text(
         "from django.urls import path\nimport views\n"
         + ("import not_a_module\n" if broken else "")
@@ -413,7 +419,7 @@ def test_a_worker_imports_the_urlconf_before_it_accepts(tmp_path, broken):
         assert seen["problem"].startswith("ModuleNotFoundError: No module named 'not_a_module'")
         assert not seen["populated"]
     else:
-        assert seen == {"problem": "", "imported": True, "populated": True}
+        assert seen == {"problem": "", "imported": True, "populated": True, "connected": False}
 
 
 class FastExit(Exception):

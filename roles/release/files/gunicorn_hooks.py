@@ -11,7 +11,8 @@ file as --config).
 - A worker imports the project's URLconf (and with it every view module) before it accepts, so
   its first request is not the one that waits for those imports: during a deploy, each new
   worker's first answer was the slowest of the load. A URLconf that fails to import is left to fail
-  on its request, as it would without this.
+  on its request, as it would without this. Database connections its import opened are closed
+  before any fork.
 - A worker that stops cleanly (a restart, a handover that ends, max-requests) runs the atexit
   handlers (logging's flush, an error reporter's) and exits without tearing the interpreter down:
   forked from a preloaded master, a teardown writes to every object's page and copies it, and
@@ -51,6 +52,11 @@ def warm_up():
 
         get_resolver().url_patterns  # noqa: B018 (the import is the point)
         get_resolver()._populate()  # what the first resolve() would do
+        # A URLconf that queried the database on import left a connection open: in the master it
+        # would be shared by every forked worker. Each opens its own on its first query.
+        from django.db import connections
+
+        connections.close_all()
     except Exception as error:  # warming must never stop a worker
         return f"{type(error).__name__}: {error}"
     return ""
