@@ -540,18 +540,22 @@ def test_followers_that_run_the_wanted_release_are_left_alone(monkeypatch):
         return subprocess.CompletedProcess(args, 0, "", "")
 
     monkeypatch.setattr(release, "systemctl", systemctl)
+    props = {"InvocationID": "i1", "NRestarts": "2", "TimeoutStopUSec": "5min 30s"}
+    monkeypatch.setattr(release, "unit_show", lambda unit, *names: props)
+    monkeypatch.setattr(release.time, "monotonic", lambda: 1000.0)
     queued = release.queue_followers(list(facts), want)
     assert ("restart", "--no-block", "portfolio-beat.service") in calls
     assert not any("portfolio-worker.service" in call for call in calls)
     assert queued == {
         "steps": ["restarted portfolio-beat.service (it ran r1)"],
-        "units": ["portfolio-beat.service"],
+        "units": {"portfolio-beat.service": {"invocation": "i1", "restarts": 2, "deadline": 1390.0}},
     }
 
 
 class Follower:
     """A follower unit as settle_followers sees it, moment by moment: `states` are read in turn
-    (the last one stays), each (ActiveState, NRestarts, release it runs, seconds it has run)."""
+    (the last one stays), each (ActiveState, NRestarts, release it runs, seconds it has run, and
+    its InvocationID: "old" is the one queue_followers noted, a process from before the restart)."""
 
     def __init__(self, monkeypatch, states):
         self.states = list(states)
@@ -562,14 +566,12 @@ class Follower:
             return self.states[min(max(self.reads - 1, 0), len(self.states) - 1)]
 
         def unit_show(unit, *names):
-            if "TimeoutStopUSec" in names:
-                return {"TimeoutStopUSec": "1min 30s", "NRestarts": str(self.states[0][1])}
             self.reads += 1
-            active, restarts, _, _ = state()
-            return {"ActiveState": active, "NRestarts": str(restarts)}
+            active, restarts, _, _, invocation = state()
+            return {"ActiveState": active, "NRestarts": str(restarts), "InvocationID": invocation}
 
         def running(unit):
-            active, _, ran, _ = state()
+            active, _, ran, _, _ = state()
             return {"active": active == "active", "pid": 7, "release": ran, "env": "e", "venv": "/v"}
 
         monkeypatch.setattr(release, "unit_show", unit_show)
@@ -584,48 +586,67 @@ class Follower:
 WANT = {"release": "r2", "env": "e", "venv": "/v"}
 
 
+def queued(restarts=0):
+    """What queue_followers noted for the worker: its old invocation, restarts and deadline (the
+    stand-in clock starts at 0; TimeoutStopSec 1min 30s, plus a minute)."""
+    return {
+        "units": {"portfolio-worker.service": {"invocation": "old", "restarts": restarts, "deadline": 150.0}}
+    }
+
+
 def test_a_follower_settles_once_it_has_run_the_release_long_enough(monkeypatch):
     """Its warm shutdown first (still r1, then deactivating), then r2, which must live 3 s."""
     unit = Follower(
         monkeypatch,
         [
-            ("active", 0, "r1", 60),
-            ("deactivating", 0, "r1", 61),
-            ("active", 0, "r2", 0.5),
-            ("active", 0, "r2", 3.5),
+            ("active", 0, "r1", 60, "old"),
+            ("deactivating", 0, "r1", 61, "old"),
+            ("active", 0, "r2", 0.5, "new"),
+            ("active", 0, "r2", 3.5, "new"),
         ],
     )
-    release.settle_followers(["portfolio-worker.service"], WANT, settle=3)
+    release.settle_followers(queued(), WANT, settle=3)
     assert unit.reads == 4
+
+
+def test_a_follower_restarted_for_its_unit_file_settles_only_in_its_new_invocation(monkeypatch):
+    """The old process already runs r2 (only the unit changed) and has lived long: not settled
+    until the restart has given the unit a new invocation that lived 3 s."""
+    unit = Follower(
+        monkeypatch,
+        [("active", 0, "r2", 600, "old"), ("active", 0, "r2", 0.5, "new"), ("active", 0, "r2", 3.5, "new")],
+    )
+    release.settle_followers(queued(), WANT, settle=3)
+    assert unit.reads == 3
 
 
 @pytest.mark.parametrize(
     "states",
     [
-        [("active", 2, "r1", 60), ("activating", 3, "", 0)],
-        [("active", 0, "r2", 0.2), ("failed", 0, "", 0)],
-        [("active", 0, "r2", 0.2), ("inactive", 0, "", 0)],
+        [("active", 2, "r1", 60, "old"), ("activating", 3, "", 0, "new")],
+        [("active", 0, "r2", 0.2, "new"), ("failed", 0, "", 0, "new")],
+        [("active", 0, "r2", 0.2, "new"), ("inactive", 0, "", 0, "new")],
     ],
     ids=["restarted by systemd", "failed", "stopped"],
 )
 def test_a_follower_that_dies_after_its_restart_fails_the_converge_at_once(monkeypatch, states):
     unit = Follower(monkeypatch, states)
     with pytest.raises(release.Failure, match=r"does not keep running r2(.|\n)*ImproperlyConfigured"):
-        release.settle_followers(["portfolio-worker.service"], WANT, settle=3)
+        release.settle_followers(queued(restarts=states[0][1]), WANT, settle=3)
     assert unit.reads == len(states)
 
 
 def test_a_follower_that_never_runs_the_release_fails_after_its_stop_timeout(monkeypatch):
     """A warm shutdown that does not end (a task past its time limit) is given TimeoutStopSec and a minute."""
-    Follower(monkeypatch, [("deactivating", 0, "r1", 60)])
+    Follower(monkeypatch, [("deactivating", 0, "r1", 60, "old")])
     with pytest.raises(release.Failure, match="does not run r2 in time"):
-        release.settle_followers(["portfolio-worker.service"], WANT, settle=3)
+        release.settle_followers(queued(), WANT, settle=3)
     assert release.time.monotonic() == pytest.approx(150, abs=0.5)
 
 
 @pytest.mark.parametrize(
     ("span", "seconds"),
-    [("5min 30s", 330), ("1h 2min", 3720), ("90s", 90), ("500ms", 0.5), ("infinity", 3600)],
+    [("5min 30s", 330), ("1h 2min", 3720), ("90s", 90), ("500ms", 0.5), ("1d 1h", 90000), ("infinity", 3600)],
 )
 def test_systemd_time_spans_are_read_as_seconds(span, seconds):
     assert release.seconds_of(span) == pytest.approx(seconds)

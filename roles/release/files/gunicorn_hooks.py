@@ -50,8 +50,10 @@ def warm_up():
     try:
         from django.urls import get_resolver
 
-        get_resolver().url_patterns  # noqa: B018 (the import is the point)
-        get_resolver()._populate()  # what the first resolve() would do
+        resolver = get_resolver()
+        resolver.url_patterns  # noqa: B018 (the import is the point)
+        if not resolver._populated:  # a worker forked from a warmed master has it already
+            resolver._populate()  # what the first resolve() would do
         # A URLconf that queried the database on import left a connection open: in the master it
         # would be shared by every forked worker. Each opens its own on its first query.
         from django.db import connections

@@ -823,8 +823,7 @@ def converge(args) -> dict:
     `args.handover` (a second instance on the same systemd socket) starts on the wanted release
     first, then the service restarts, then the handover stops. Nothing changes when the service
     already runs what is wanted. The followers (`args.follower`) restart after the unit runs the
-    release, or, with `--followers-first` (the caller converged the web service already), as this
-    unit's converge begins, so that their warm shutdown and boot go on beside its handover."""
+    release, never before."""
     steps: list[str] = []
     units = [u for u in (args.socket, args.unit, args.handover, *args.follower) if u]
     if any(unit_show(u, "NeedDaemonReload").get("NeedDaemonReload") == "yes" for u in units):
@@ -833,12 +832,11 @@ def converge(args) -> dict:
     want = wanted(Path(args.current), Path(args.env_file))
     if not want["release"]:
         raise Failure(f"{args.current} does not point to a release: nothing to run.")
-    early = queue_followers(args.follower, want) if args.followers_first else None
 
     def done(changed: bool) -> dict:
-        queued = early if early is not None else queue_followers(args.follower, want)
+        queued = queue_followers(args.follower, want)
         steps.extend(queued["steps"])
-        settle_followers(queued["units"], want, args.follower_settle)
+        settle_followers(queued, want, args.follower_settle)
         return {"changed": changed or bool(steps), "steps": steps, "running": want["release"]}
 
     if args.socket:
@@ -889,17 +887,23 @@ def queue_followers(units: list[str], want: dict) -> dict:
     """The units that run the release beside the web service (Celery's worker and beat, started
     by `run`): each one that runs something else than `want`, or was started before its unit
     changed, or is not running, gets its restart queued (stopping is its warm shutdown, within its
-    TimeoutStopSec); settle_followers waits for them."""
-    steps, queued = [], []
+    TimeoutStopSec); settle_followers waits for them. What each unit was before the restart (its
+    InvocationID, its automatic restarts) and its deadline are noted as it is queued."""
+    steps, queued = [], {}
     for unit in units:
         have = running(unit)
         if matches(have, want) and not outdated(unit):
             continue
+        props = unit_show(unit, "InvocationID", "NRestarts", "TimeoutStopUSec")
+        queued[unit] = {
+            "invocation": props.get("InvocationID", ""),
+            "restarts": int(props.get("NRestarts") or 0),
+            "deadline": time.monotonic() + seconds_of(props.get("TimeoutStopUSec", "")) + 60,
+        }
         systemctl("reset-failed", unit)
         result = systemctl("restart", "--no-block", unit)
         if result.returncode != 0:
             raise Failure(f"{unit} did not restart: {tail(result.stderr)}")
-        queued.append(unit)
         ran = have["release"] or "an older unit"
         steps.append(f"restarted {unit} (it ran {ran})" if have["active"] else f"started {unit}")
     return {"steps": steps, "units": queued}
@@ -907,42 +911,41 @@ def queue_followers(units: list[str], want: dict) -> dict:
 
 def seconds_of(span: str) -> float:
     """systemd's time span as `systemctl show` prints it ("5min 30s", "1h 2min", "infinity")."""
-    units = {"h": 3600, "min": 60, "s": 1, "ms": 0.001, "us": 0.000001}
+    units = {"w": 604800, "d": 86400, "h": 3600, "min": 60, "s": 1, "ms": 0.001, "us": 0.000001}
     if span.strip() in ("", "infinity"):
         return 3600.0
     total = 0.0
-    for number, unit in re.findall(r"([0-9.]+)\s*(h|min|ms|us|s)", span):
+    for number, unit in re.findall(r"([0-9.]+)\s*(w|d|h|min|ms|us|s)", span):
         total += float(number) * units[unit]
     return total
 
 
-def settle_followers(units: list[str], want: dict, settle: float) -> None:
-    """Until each restarted follower runs `want` and has lived `settle` seconds. A process that dies
-    on its first import (a broken setting) is gone within that moment; a unit that systemd restarts
-    on its own meanwhile (Restart=on-failure), or that fails, fails the converge at once. The stop
-    before may take the unit's TimeoutStopSec (a warm shutdown lets running tasks finish)."""
-    start = time.monotonic()
-    limits, baseline, seen = {}, {}, set()
-    for unit in units:
-        props = unit_show(unit, "TimeoutStopUSec", "NRestarts")
-        limits[unit] = start + seconds_of(props.get("TimeoutStopUSec", "")) + 60
-        baseline[unit] = int(props.get("NRestarts") or 0)
-    pending = list(units)
+def settle_followers(queued: dict, want: dict, settle: float) -> None:
+    """Until each restarted follower (queue_followers' `units`) runs `want` in a new invocation and
+    has lived `settle` seconds. A process that dies on its first import (a broken setting) is gone
+    within that moment; a unit that systemd restarted on its own since it was queued
+    (Restart=on-failure), or that failed, fails the converge at once. The stop before may take the
+    unit's TimeoutStopSec (a warm shutdown lets running tasks finish)."""
+    seen = set()
+    pending = list(queued["units"])
     while pending:
         for unit in list(pending):
-            props = unit_show(unit, "ActiveState", "NRestarts")
+            before = queued["units"][unit]
+            props = unit_show(unit, "ActiveState", "NRestarts", "InvocationID")
             now = running(unit)
-            broken = props.get("ActiveState") == "failed" or int(props.get("NRestarts") or 0) > baseline[unit]
-            if broken or (unit in seen and not matches(now, want)):
+            new = props.get("InvocationID", "") not in ("", before["invocation"])
+            restarted = int(props.get("NRestarts") or 0) > before["restarts"]
+            broken = restarted or props.get("ActiveState") == "failed"
+            if broken or (unit in seen and not (new and matches(now, want))):
                 raise Failure(
                     f"{unit} does not keep running {want['release']} after its restart; the last lines "
                     f"of its journal:\n{tail(journal(unit, 40))}"
                 )
-            if matches(now, want):
+            if new and matches(now, want):
                 seen.add(unit)
                 if time.time() - started_at(unit) >= settle:
                     pending.remove(unit)
-            elif time.monotonic() > limits[unit]:
+            elif time.monotonic() > before["deadline"]:
                 raise Failure(
                     f"{unit} does not run {want['release']} in time after its restart; the last lines "
                     f"of its journal:\n{tail(journal(unit, 40))}"
@@ -1191,11 +1194,6 @@ def main(argv=None) -> int:
     cv.add_argument("--https", action=argparse.BooleanOptionalAction, default=False)
     cv.add_argument("--follower", action="append", default=[], help="a unit started by `run` on the release")
     cv.add_argument("--follower-settle", type=float, default=3.0, help="seconds it must live")
-    cv.add_argument(
-        "--followers-first",
-        action="store_true",
-        help="queue the followers' restarts before this unit's converge (the web service runs the release)",
-    )
 
     cd = sub.add_parser("candidate")
     cd.add_argument("--app", required=True)
