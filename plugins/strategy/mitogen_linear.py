@@ -15,6 +15,7 @@ Two differences from Mitogen's own strategy plugin:
 
 from ansible.errors import AnsibleError
 from ansible.playbook.play_context import PlayContext
+from ansible.plugins.loader import action_loader, filter_loader, test_loader
 
 try:
     import ansible_mitogen.loaders
@@ -46,10 +47,34 @@ def _redirect_aliases(name, *args, **kwargs):
 ansible_mitogen.strategy.wrap_connection_loader__get_with_context = _redirect_aliases
 
 
+# Action plugins nearly every onebox task uses (`normal` runs a module that has no action plugin).
+COMMON_ACTIONS = (
+    "normal",
+    "command",
+    "template",
+    "copy",
+    "set_fact",
+    "assert",
+    "debug",
+    "validate_argument_spec",
+)
+
+
+def _warm_plugin_caches():
+    """Load the Jinja filters and tests and the common action plugins in the controller's main
+    process, once, before it forks a worker for each task: every worker then inherits them, where
+    each used to load them again (about 3 ms a task, 0.8 s of a no-change site.yml)."""
+    list(filter_loader.all())
+    list(test_loader.all())
+    for name in COMMON_ACTIONS:
+        action_loader.get(f"ansible.builtin.{name}", class_only=True)
+
+
 class StrategyModule(ansible_mitogen.strategy.StrategyMixin, Linear):
     """Ansible's linear strategy with Mitogen's connection and module runner mixed in."""
 
     def run(self, iterator, play_context, result=0):
+        _warm_plugin_caches()
         if iterator._play.connection == "local":
             return Linear.run(self, iterator, play_context)
         return super().run(iterator, play_context)
