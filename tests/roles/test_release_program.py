@@ -644,6 +644,34 @@ def test_a_follower_that_never_runs_the_release_fails_after_its_stop_timeout(mon
     assert release.time.monotonic() == pytest.approx(150, abs=0.5)
 
 
+def test_settle_checks_the_followers_a_converge_queued_against_what_current_says(monkeypatch, capsys):
+    """`converge --settle-later` returns its queue; `settle` (after the other instances converged)
+    waits on exactly those units, for the release `current` and the env file name."""
+    seen = []
+    monkeypatch.setattr(release, "wanted", lambda current, env: {**WANT, "from": (str(current), str(env))})
+    monkeypatch.setattr(release, "settle_followers", lambda q, want, settle: seen.append((q, want, settle)))
+    noted = queued()["units"]
+    argv = ["settle", "--current=/srv/p/current", "--env-file=/etc/p/env", f"--queued={json.dumps(noted)}"]
+    assert release.main(argv) == 0
+    assert json.loads(capsys.readouterr().out) == {"changed": False, "settled": ["portfolio-worker.service"]}
+    assert seen == [({"units": noted}, {**WANT, "from": ("/srv/p/current", "/etc/p/env")}, 3.0)]
+
+
+def test_settle_with_nothing_queued_reads_nothing(monkeypatch, capsys):
+    monkeypatch.setattr(release, "wanted", lambda *a: pytest.fail("read the release with nothing to settle"))
+    assert release.main(["settle", "--current=/srv/p/current", "--env-file=/etc/p/env", "--queued={}"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"changed": False, "settled": []}
+
+
+def test_a_settle_that_fails_names_the_follower(monkeypatch, capsys):
+    """The failure of a follower after its restart reaches the task as a failed command, naming it."""
+    Follower(monkeypatch, [("active", 0, "r2", 0.2, "new"), ("failed", 0, "", 0, "new")])
+    monkeypatch.setattr(release, "wanted", lambda *a: WANT)
+    argv = ["settle", "--current=/c", "--env-file=/e", f"--queued={json.dumps(queued()['units'])}"]
+    assert release.main(argv) != 0
+    assert "portfolio-worker.service does not keep running r2" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("span", "seconds"),
     [("5min 30s", 330), ("1h 2min", 3720), ("90s", 90), ("500ms", 0.5), ("1d 1h", 90000), ("infinity", 3600)],

@@ -14,6 +14,7 @@ it with arguments; it uses only the standard library and the host's systemctl an
     onebox-release running                     what a unit's gunicorn started with (release, env, venv)
     onebox-release candidate                   start a release on its own socket, check it, stop it
     onebox-release converge                    make the app's units run what `current` says
+    onebox-release settle                      the followers a converge restarted keep running it
     onebox-release serve                       (ExecStart) exec gunicorn for what `current` says now
     onebox-release run                         (ExecStart) exec the release's python (Celery, manage.py)
     onebox-release cleanup                     stop what a dead run left (candidates, handovers)
@@ -823,7 +824,9 @@ def converge(args) -> dict:
     `args.handover` (a second instance on the same systemd socket) starts on the wanted release
     first, then the service restarts, then the handover stops. Nothing changes when the service
     already runs what is wanted. The followers (`args.follower`) restart after the unit runs the
-    release, never before."""
+    release, never before. With `args.settle_later` their restarts are queued and the converge
+    returns at once, the queue in its result: `settle` checks them after the other instances
+    converged (the admin service's handover runs while Celery stops warm)."""
     steps: list[str] = []
     units = [u for u in (args.socket, args.unit, args.handover, *args.follower) if u]
     if any(unit_show(u, "NeedDaemonReload").get("NeedDaemonReload") == "yes" for u in units):
@@ -836,8 +839,15 @@ def converge(args) -> dict:
     def done(changed: bool) -> dict:
         queued = queue_followers(args.follower, want)
         steps.extend(queued["steps"])
-        settle_followers(queued, want, args.follower_settle)
-        return {"changed": changed or bool(steps), "steps": steps, "running": want["release"]}
+        if not args.settle_later:
+            settle_followers(queued, want, args.follower_settle)
+            queued["units"] = {}
+        return {
+            "changed": changed or bool(steps),
+            "steps": steps,
+            "running": want["release"],
+            "queued": queued["units"],
+        }
 
     if args.socket:
         if outdated(args.socket):
@@ -888,7 +898,8 @@ def queue_followers(units: list[str], want: dict) -> dict:
     by `run`): each one that runs something else than `want`, or was started before its unit
     changed, or is not running, gets its restart queued (stopping is its warm shutdown, within its
     TimeoutStopSec); settle_followers waits for them. What each unit was before the restart (its
-    InvocationID, its automatic restarts) and its deadline are noted as it is queued."""
+    InvocationID, its automatic restarts) and its deadline are noted as it is queued (the deadline
+    on the host's monotonic clock, the same in every process: `settle` may read it later)."""
     steps, queued = [], {}
     for unit in units:
         have = running(unit)
@@ -907,6 +918,15 @@ def queue_followers(units: list[str], want: dict) -> dict:
         ran = have["release"] or "an older unit"
         steps.append(f"restarted {unit} (it ran {ran})" if have["active"] else f"started {unit}")
     return {"steps": steps, "units": queued}
+
+
+def settle(args) -> dict:
+    """The followers a `converge --settle-later` queued (`args.queued`, its result's `queued`,
+    merged over instances) run what `current` and the env file say, and keep running it."""
+    queued = {"units": json.loads(args.queued or "{}")}
+    if queued["units"]:
+        settle_followers(queued, wanted(Path(args.current), Path(args.env_file)), args.follower_settle)
+    return {"changed": False, "settled": sorted(queued["units"])}
 
 
 def seconds_of(span: str) -> float:
@@ -1194,6 +1214,13 @@ def main(argv=None) -> int:
     cv.add_argument("--https", action=argparse.BooleanOptionalAction, default=False)
     cv.add_argument("--follower", action="append", default=[], help="a unit started by `run` on the release")
     cv.add_argument("--follower-settle", type=float, default=3.0, help="seconds it must live")
+    cv.add_argument("--settle-later", action="store_true", help="queue the followers' restarts only")
+
+    st = sub.add_parser("settle")
+    st.add_argument("--current", required=True)
+    st.add_argument("--env-file", required=True)
+    st.add_argument("--queued", default="{}", help="converge's `queued`, merged over its calls (JSON)")
+    st.add_argument("--follower-settle", type=float, default=3.0, help="seconds it must live")
 
     cd = sub.add_parser("candidate")
     cd.add_argument("--app", required=True)
@@ -1317,6 +1344,8 @@ def dispatch(args) -> dict | None:
         return running(args.unit)
     if args.command == "converge":
         return converge(args)
+    if args.command == "settle":
+        return settle(args)
     if args.command == "candidate":
         return candidate(args)
     if args.command == "cleanup":
