@@ -541,10 +541,15 @@ def test_followers_that_run_the_wanted_release_are_left_alone(monkeypatch):
 
     monkeypatch.setattr(release, "systemctl", systemctl)
     props = {"InvocationID": "i1", "NRestarts": "2", "TimeoutStopUSec": "5min 30s"}
-    monkeypatch.setattr(release, "unit_show", lambda unit, *names: props)
+    monkeypatch.setattr(release, "unit_show", lambda unit, *names: calls.append(("show", unit)) or props)
     monkeypatch.setattr(release.time, "monotonic", lambda: 1000.0)
     queued = release.queue_followers(list(facts), want)
-    assert ("restart", "--no-block", "portfolio-beat.service") in calls
+    # Its restarts are read after reset-failed (which sets them back to 0), before the restart.
+    assert calls == [
+        ("reset-failed", "portfolio-beat.service"),
+        ("show", "portfolio-beat.service"),
+        ("restart", "--no-block", "portfolio-beat.service"),
+    ]
     assert not any("portfolio-worker.service" in call for call in calls)
     assert queued == {
         "steps": ["restarted portfolio-beat.service (it ran r1)"],

@@ -905,13 +905,14 @@ def queue_followers(units: list[str], want: dict) -> dict:
         have = running(unit)
         if matches(have, want) and not outdated(unit):
             continue
+        # reset-failed sets NRestarts back to 0: read it after, so any restart counts.
+        systemctl("reset-failed", unit)
         props = unit_show(unit, "InvocationID", "NRestarts", "TimeoutStopUSec")
         queued[unit] = {
             "invocation": props.get("InvocationID", ""),
             "restarts": int(props.get("NRestarts") or 0),
             "deadline": time.monotonic() + seconds_of(props.get("TimeoutStopUSec", "")) + 60,
         }
-        systemctl("reset-failed", unit)
         result = systemctl("restart", "--no-block", unit)
         if result.returncode != 0:
             raise Failure(f"{unit} did not restart: {tail(result.stderr)}")
