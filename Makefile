@@ -12,7 +12,7 @@ MOLECULE_DISTROS ?= debian12 debian13
 export MOLECULE_DISTROS
 
 .PHONY: help setup lock dev test test-quick test-deps test-app test-frontend test-project test-molecule lint \
-        engine images host up down site deploy rollback releases init dump backup restore bench audit docs status ops-ui logs
+        engine images host up down site deploy rollback failover releases init dump backup restore bench audit docs status ops-ui logs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -90,6 +90,9 @@ deploy: setup ## A new release of the app and frontend: make deploy ENV=<invento
 rollback: setup ## Back to the previous release: make rollback ENV=<inventory> [RELEASE=<id>]
 	ansible-playbook $(ANSIBLE_ENV_ARGS) playbooks/rollback.yml $(if $(RELEASE),-e release=$(RELEASE)) \
 	  $(if $(FRONTEND_RELEASE),-e frontend_release=$(FRONTEND_RELEASE))
+
+failover: setup ## Promote a replica to primary, fencing the old one: make failover ENV=<inventory> [REPLICA=<host>]
+	ansible-playbook $(ANSIBLE_ENV_ARGS) playbooks/failover.yml $(if $(REPLICA),-e replica=$(REPLICA))
 
 releases: setup ## Which release pairs went live when, which failed and why: make releases ENV=<inventory>
 	ansible-playbook $(ANSIBLE_ENV_ARGS) playbooks/releases.yml

@@ -47,6 +47,11 @@ CASES = {
         "firewall_extra_input_rules",
     ),
     "firewall: no time to confirm": ("firewall", {"firewall_confirm_timeout": 5}, "firewall_confirm_timeout"),
+    "firewall: PostgreSQL peer not in the inventory": (
+        "firewall",
+        {"firewall_postgresql_peers": ["db9.example.org"]},
+        "firewall_postgresql_peers",
+    ),
     "sshd: root login with a password": ("sshd", {"sshd_permit_root_login": "yes"}, "sshd_permit_root_login"),
     "sshd: passwords through the back door": (
         "sshd",

@@ -51,6 +51,8 @@ def test_good_input_passes_validation(tmp_path):
     assert validation_task_names() <= {name for name in ran}
 
 
+# The primary of one replica: this machine's own inventory name stands for it.
+REPLICAS = {"postgresql_replicas": ["localhost"]}
 HBA = {"database": "portfolio", "user": "reporting", "address": "127.0.0.1/32"}
 
 CASES = {
@@ -114,6 +116,43 @@ CASES = {
     "max_wal_size below min_wal_size": ({"postgresql_max_wal_size_mb": 512}, "postgresql_max_wal_size_mb"),
     "version that is not a number": ({"postgresql_version": "latest"}, "postgresql_version"),
     "bad app name": ({"onebox_app_name": "Port Folio"}, "onebox_app_name"),
+    "replicas without TLS": (
+        {
+            **REPLICAS,
+            "postgresql_replication_password": "s3cret-enough",
+            "postgresql_listen_addresses": "localhost",
+        },
+        "postgresql_tls",
+    ),
+    "replicas without a replication password": (
+        {**REPLICAS, "postgresql_tls": True, "postgresql_listen_addresses": "localhost"},
+        "postgresql_replication_password",
+    ),
+    "replicas on the socket only": (
+        {**REPLICAS, "postgresql_tls": True, "postgresql_replication_password": "s3cret"},
+        "postgresql_listen_addresses",
+    ),
+    "replica of itself": (
+        {
+            "postgresql_replica": True,
+            "postgresql_primary": "localhost",
+            "postgresql_tls": True,
+            "postgresql_replication_password": "s3cret",
+        },
+        "postgresql_primary",
+    ),
+    "TLS name with a space": (
+        {"postgresql_tls": True, "postgresql_tls_names": ["db 1"]},
+        "postgresql_tls_names",
+    ),
+    "reader open to every address": (
+        {"postgresql_readonly_users": [{"name": "analyst", "password": "s3cret", "address": "0.0.0.0/0"}]},
+        "postgresql_readonly_users",
+    ),
+    "reader without a password": (
+        {"postgresql_readonly_users": [{"name": "analyst", "password": "", "address": "10.0.0.5/32"}]},
+        "postgresql_readonly_users",
+    ),
 }
 
 

@@ -1,8 +1,9 @@
-"""The postgresql role's second converge: TCP on localhost for a role with a password."""
+"""The postgresql-replica scenario's primary: TCP for a role with a password, after a socket-only start."""
 
 import json
 import os
 import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ import pytest
 APP = "portfolio"
 USER = "reporting"
 VERSIONS = {"bookworm": 15, "trixie": 17}
+
+testinfra_hosts = ["db"]
 
 
 def query(host, sql, user="postgres", db="postgres"):
@@ -37,15 +40,32 @@ def password():
     return value
 
 
+@pytest.fixture(scope="module")
+def private(host):
+    """The address of the host's default route, on the scenario's private network."""
+    facts = host.ansible("setup", "filter=ansible_default_ipv4")["ansible_facts"]
+    return facts["ansible_default_ipv4"]["address"]
+
+
 def marker(host, name):
     return json.loads(host.file(f"/var/tmp/onebox-test/{name}.json").content_string)
 
 
-def test_listens_on_localhost_only(host):
+def test_listens_on_localhost_and_its_private_address_only(host, private):
     listening = [line.split()[3] for line in host.check_output("ss -ltnH").splitlines()]
     on_5432 = {address for address in listening if address.endswith(":5432")}
-    assert "127.0.0.1:5432" in on_5432
-    assert on_5432 <= {"127.0.0.1:5432", "[::1]:5432"}, on_5432
+    assert {"127.0.0.1:5432", f"{private}:5432"} <= on_5432
+    assert on_5432 <= {"127.0.0.1:5432", "[::1]:5432", f"{private}:5432"}, on_5432
+
+
+def test_postgresql_is_dropped_for_hosts_outside_the_groups(host, private):
+    """The controller is in no group: its connection to 5432 is dropped, while sshd's port answers it."""
+    with socket.create_connection((private, 22), timeout=5):
+        pass
+    with pytest.raises(TimeoutError), socket.create_connection((private, 5432), timeout=3):
+        pass
+    rules = host.check_output("nft list chain inet onebox input")
+    assert re.search(r"ip saddr [0-9.]+ tcp dport 5432 accept", rules), rules
 
 
 def test_right_password_connects_with_scram(host, password):
@@ -79,13 +99,16 @@ def test_only_the_listed_tcp_entry_connects(host, password, user, db):
     assert "no pg_hba.conf entry" in result.stderr
 
 
-def test_hba_tcp_entry_uses_scram(host):
+def test_hba_tcp_entries_use_scram_and_replication_tls(host):
     rows = query(
         host,
-        "SELECT type, array_to_string(user_name, ','), address, auth_method"
-        " FROM pg_hba_file_rules WHERE type <> 'local'",
+        "SELECT type, array_to_string(database, ','), array_to_string(user_name, ','), auth_method"
+        " FROM pg_hba_file_rules WHERE type <> 'local' ORDER BY line_number",
     )
-    assert rows.splitlines() == [f"host|{USER}|127.0.0.1|scram-sha-256"]
+    assert rows.splitlines() == [
+        f"host|{APP}|{USER}|scram-sha-256",
+        "hostssl|replication|replicator|scram-sha-256",
+    ]
 
 
 def test_app_still_connects_by_peer(host):

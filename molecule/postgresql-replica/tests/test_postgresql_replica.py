@@ -1,0 +1,145 @@
+"""The postgresql-replica scenario's replica: a hot standby streaming from the primary over verified TLS."""
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import testinfra
+
+APP = "portfolio"
+CA = "/etc/ssl/onebox/ca.crt"
+VERSIONS = {"bookworm": 15, "trixie": 17}
+
+testinfra_hosts = ["db_replica"]
+
+
+def query(host, sql, user="postgres", db="postgres"):
+    result = host.run("runuser -u %s -- psql -XAtq -v ON_ERROR_STOP=1 -d %s -c %s", user, db, sql)
+    assert result.rc == 0, result.stderr
+    return result.stdout.strip()
+
+
+def secret(name):
+    return Path(os.environ["ONEBOX_SECRETS_DIR"], name).read_text().split()[0]
+
+
+def remote(client, password, conninfo, sql="SELECT current_user"):
+    """psql from the client host over TCP with a password, never prompting."""
+    return client.run("env PGPASSWORD=%s psql -XAtqw %s -c %s", password, conninfo, sql)
+
+
+@pytest.fixture(scope="module")
+def primary(request):
+    hosts = testinfra.get_hosts(
+        ["db"], connection="ansible", ansible_inventory=request.config.option.ansible_inventory
+    )
+    assert len(hosts) == 1
+    return hosts[0]
+
+
+@pytest.fixture(scope="module")
+def names(host, primary):
+    return {
+        "replica": host.backend.get_pytest_id().removeprefix("ansible://"),
+        "primary": primary.backend.get_pytest_id().removeprefix("ansible://"),
+    }
+
+
+@pytest.fixture(scope="module")
+def version(host):
+    return VERSIONS[host.system_info.codename]
+
+
+def test_is_a_hot_standby_streaming_through_its_slot(host, primary, names):
+    assert query(host, "SELECT pg_is_in_recovery()") == "t"
+    slot = "onebox_" + names["replica"].replace("-", "_")
+    assert query(host, "SELECT status, slot_name, sender_host FROM pg_stat_wal_receiver") == (
+        f"streaming|{slot}|{names['primary']}"
+    )
+    assert (
+        query(primary, "SELECT slot_name, slot_type, active FROM pg_replication_slots")
+        == f"{slot}|physical|t"
+    )
+
+
+def test_the_primary_sends_over_tls_to_the_replication_role(primary, names):
+    sent = query(
+        primary,
+        "SELECT r.usename, r.state, s.ssl FROM pg_stat_replication AS r JOIN pg_stat_ssl AS s USING (pid)",
+    )
+    assert sent == "replicator|streaming|t"
+
+
+def test_a_row_written_on_the_primary_is_read_on_the_replica_within_a_second(host, primary):
+    query(primary, "CREATE TABLE IF NOT EXISTS onebox_replication_check (token text PRIMARY KEY)", db=APP)
+    token = uuid.uuid4().hex
+    query(primary, f"INSERT INTO onebox_replication_check VALUES ('{token}')", db=APP)
+    written = time.monotonic()
+    found = ""
+    while not found and time.monotonic() - written < 1.0:
+        found = query(host, f"SELECT token FROM onebox_replication_check WHERE token = '{token}'", db=APP)
+    assert found == token, "the row did not reach the replica within a second"
+
+
+def test_the_replica_refuses_writes(host):
+    result = host.run(
+        "runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 -d %s -c %s",
+        APP,
+        "CREATE TABLE onebox_written_on_the_replica (id int)",
+    )
+    assert result.rc != 0
+    assert "read-only transaction" in result.stderr
+
+
+def test_the_reader_reads_on_the_replica_over_verified_tls(host, primary, names):
+    conninfo = f"host={names['replica']} dbname={APP} user=analyst sslmode=verify-full sslrootcert={CA}"
+    result = remote(
+        primary,
+        secret("postgresql_analyst_password"),
+        conninfo,
+        "SELECT s.ssl, count(c.token) > 0 FROM pg_stat_ssl AS s, onebox_replication_check AS c"
+        " WHERE s.pid = pg_backend_pid() GROUP BY s.ssl",
+    )
+    assert result.rc == 0, result.stderr
+    assert result.stdout.strip() == "t|t"
+    roles = query(
+        host,
+        "SELECT rolsuper, pg_has_role('analyst', 'pg_read_all_data', 'member') FROM pg_roles"
+        " WHERE rolname = 'analyst'",
+    )
+    assert roles == "f|t"
+
+
+def test_the_reader_is_refused_on_the_primary(primary, names):
+    conninfo = f"host={names['primary']} dbname={APP} user=analyst sslmode=verify-full sslrootcert={CA}"
+    result = remote(primary, secret("postgresql_analyst_password"), conninfo)
+    assert result.rc != 0
+    assert "no pg_hba.conf entry for host" in result.stderr
+    assert 'user "analyst"' in result.stderr
+
+
+def test_verify_full_refuses_a_name_the_certificate_does_not_carry(host):
+    conninfo = f"host=localhost dbname={APP} user=analyst sslmode=verify-full sslrootcert={CA}"
+    result = remote(host, secret("postgresql_analyst_password"), conninfo)
+    assert result.rc != 0
+    assert "does not match host name" in result.stderr
+
+
+def test_replication_without_tls_is_refused(host, names):
+    conninfo = f"host={names['primary']} user=replicator sslmode=disable replication=true"
+    result = remote(host, secret("postgresql_replication_password"), conninfo, "IDENTIFY_SYSTEM")
+    assert result.rc != 0
+    assert "no pg_hba.conf entry" in result.stderr
+    assert "no encryption" in result.stderr
+
+
+def test_keys_stay_private_and_the_ca_key_stays_on_the_controller(host, primary, version):
+    for server in (host, primary):
+        key = server.file(f"/etc/postgresql/{version}/main/onebox-server.key")
+        assert (key.user, key.group, key.mode) == ("postgres", "postgres", 0o600)
+        assert server.check_output("ls /etc/ssl/onebox") == "ca.crt"
+    passfile = host.file(f"/var/lib/postgresql/{version}/onebox-replication.pgpass")
+    assert (passfile.user, passfile.mode) == ("postgres", 0o600)
+    assert Path(os.environ["ONEBOX_SECRETS_DIR"], "ca", "ca.key").stat().st_mode & 0o077 == 0

@@ -1,0 +1,69 @@
+"""make failover, last (pytest runs this file after the others): the replica becomes the primary."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import testinfra
+
+APP = "portfolio"
+VERSIONS = {"bookworm": 15, "trixie": 17}
+
+testinfra_hosts = ["db_replica"]
+
+
+def query(host, sql, db="postgres"):
+    result = host.run("runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 -d %s -c %s", db, sql)
+    assert result.rc == 0, result.stderr
+    return result.stdout.strip()
+
+
+def failover(inventory):
+    playbook = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"], "playbooks", "failover.yml")
+    return subprocess.run(
+        ["ansible-playbook", "-i", inventory, str(playbook)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def inventory(request):
+    return request.config.option.ansible_inventory
+
+
+@pytest.fixture(scope="module")
+def promoted(host, inventory):
+    assert query(host, "SELECT pg_is_in_recovery()") == "t"
+    result = failover(inventory)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    return result
+
+
+def test_the_replica_takes_writes_once_promoted(host, promoted):
+    assert query(host, "SELECT pg_is_in_recovery()") == "f"
+    query(host, "CREATE TABLE onebox_after_failover (id int)", db=APP)
+    query(host, "INSERT INTO onebox_after_failover VALUES (1)", db=APP)
+    assert query(host, "SELECT count(*) FROM onebox_after_failover", db=APP) == "1"
+    assert "is now the primary and takes writes" in " ".join(promoted.stdout.split())
+
+
+def test_the_old_primary_is_fenced(promoted, inventory):
+    (old,) = testinfra.get_hosts(["db"], connection="ansible", ansible_inventory=inventory)
+    unit = f"postgresql@{VERSIONS[old.system_info.codename]}-main"
+    assert not old.service(unit).is_running
+    assert old.run("systemctl is-enabled %s", unit).stdout.strip() == "masked"
+    assert old.run("runuser -u postgres -- psql -XAtq -c 'SELECT 1'").rc != 0
+
+
+def test_a_second_failover_changes_nothing_and_says_why(host, promoted, inventory):
+    again = failover(inventory)
+    assert again.returncode != 0
+    said = " ".join((again.stdout + again.stderr).split())
+    assert "is not a standby" in said, said[-2000:]
+    assert "already promoted" in said, said[-2000:]
+    assert query(host, "SELECT pg_is_in_recovery()") == "f"
