@@ -72,9 +72,10 @@ host: setup ## Start the local VPS (a systemd container reached over SSH as depl
 down: ## Remove the local VPS and its key
 	@scripts/local-host.sh down
 
-init: setup ## New inventory: make init ENV=prod DOMAIN=shop.example.org EMAIL=ops@example.org [HOST=ip] [TLS=false]
+init: setup ## New inventory: make init ENV=prod DOMAIN=shop.example.org EMAIL=ops@example.org [HOST=ip] [REPLICA=ip] [TLS=false]
 	ansible-playbook playbooks/init.yml -e env="$(ENV)" -e domain="$(DOMAIN)" -e email="$(EMAIL)" \
-	  $(if $(HOST),-e host="$(HOST)") $(if $(TLS),-e tls="$(TLS)") $(if $(APP),-e app="$(APP)")
+	  $(if $(HOST),-e host="$(HOST)") $(if $(REPLICA),-e replica="$(REPLICA)") $(if $(TLS),-e tls="$(TLS)") \
+	  $(if $(APP),-e app="$(APP)")
 
 up: setup ## The whole stack on the local VPS over SSH, HTTPS from Pebble; prints the URL
 	@scripts/up.sh
@@ -91,8 +92,9 @@ rollback: setup ## Back to the previous release: make rollback ENV=<inventory> [
 	ansible-playbook $(ANSIBLE_ENV_ARGS) playbooks/rollback.yml $(if $(RELEASE),-e release=$(RELEASE)) \
 	  $(if $(FRONTEND_RELEASE),-e frontend_release=$(FRONTEND_RELEASE))
 
-failover: setup ## Promote a replica to primary, fencing the old one: make failover ENV=<inventory> [REPLICA=<host>]
-	ansible-playbook $(ANSIBLE_ENV_ARGS) playbooks/failover.yml $(if $(REPLICA),-e replica=$(REPLICA))
+failover: setup ## Promote a replica to primary, fencing the old one: make failover ENV=<inventory> [REPLICA=<host>] [UNFENCED=yes]
+	ansible-playbook $(ANSIBLE_ENV_ARGS) playbooks/failover.yml $(if $(REPLICA),-e replica=$(REPLICA)) \
+	  $(if $(UNFENCED),-e unfenced=$(UNFENCED))
 
 releases: setup ## Which release pairs went live when, which failed and why: make releases ENV=<inventory>
 	ansible-playbook $(ANSIBLE_ENV_ARGS) playbooks/releases.yml

@@ -1,5 +1,6 @@
 """`make init`: a new inventory with fresh secrets, vault-encrypted, or nothing at all."""
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -101,5 +102,44 @@ def test_bad_input_names_the_variable_and_writes_nothing(tmp_path):
     assert (
         'make init: DOMAIN must be the site\'s DNS name, e.g. shop.example.org; got "not a domain".'
         in result.stdout
+    )
+    assert not (tmp_path / "prod").exists()
+
+
+def test_a_replica_makes_a_two_host_inventory_in_the_database_groups(tmp_path):
+    result = init(tmp_path, *GOOD, "-e", "host=198.51.100.7", "-e", "replica=198.51.100.8")
+    assert result.returncode == 0, result.stdout + result.stderr
+    inventory = tmp_path / "prod"
+    secrets = vault_view(inventory)
+    assert len(secrets["vault_postgresql_replication_password"]) == 32
+    graph = json.loads(
+        subprocess.run(
+            [
+                VENV_BIN / "ansible-inventory",
+                "-i",
+                inventory,
+                "--vault-password-file",
+                inventory / ".vault_pass",
+                "--list",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert set(graph["onebox"]["children"]) >= {"db", "db_replica"}
+    assert graph["db"]["hosts"] == ["prod1"]
+    assert graph["db_replica"]["hosts"] == ["prod2"]
+    replica = graph["_meta"]["hostvars"]["prod2"]
+    assert replica["ansible_host"] == "198.51.100.8"
+    assert replica["postgresql_tls"] is True
+    assert replica["postgresql_listen_addresses"] == "localhost,{{ onebox_private_address }}"
+
+
+def test_a_replica_on_the_primarys_address_is_refused(tmp_path):
+    result = init(tmp_path, *GOOD, "-e", "host=198.51.100.7", "-e", "replica=198.51.100.7")
+    assert result.returncode != 0
+    assert (
+        "make init: REPLICA must be empty or the replica's address or DNS name, and not HOST" in result.stdout
     )
     assert not (tmp_path / "prod").exists()

@@ -128,6 +128,15 @@ CASES = {
         {**REPLICAS, "postgresql_tls": True, "postgresql_listen_addresses": "localhost"},
         "postgresql_replication_password",
     ),
+    "replication password with a backslash": (
+        {
+            **REPLICAS,
+            "postgresql_tls": True,
+            "postgresql_replication_password": "a\\b",
+            "postgresql_listen_addresses": "*",
+        },
+        "postgresql_replication_password",
+    ),
     "replicas on the socket only": (
         {**REPLICAS, "postgresql_tls": True, "postgresql_replication_password": "s3cret"},
         "postgresql_listen_addresses",

@@ -1,11 +1,14 @@
 """make failover, last (pytest runs this file after the others): the replica becomes the primary."""
 
-import os
-import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import testinfra
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+
+from scenario import playbook, words
 
 APP = "portfolio"
 VERSIONS = {"bookworm": 15, "trixie": 17}
@@ -19,27 +22,15 @@ def query(host, sql, db="postgres"):
     return result.stdout.strip()
 
 
-def failover(inventory):
-    playbook = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"], "playbooks", "failover.yml")
-    return subprocess.run(
-        ["ansible-playbook", "-i", inventory, str(playbook)],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=300,
-        check=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def inventory(request):
     return request.config.option.ansible_inventory
 
 
 @pytest.fixture(scope="module")
-def promoted(host, inventory):
+def promoted(host):
     assert query(host, "SELECT pg_is_in_recovery()") == "t"
-    result = failover(inventory)
+    result = playbook("playbooks/failover.yml")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     return result
 
@@ -49,7 +40,7 @@ def test_the_replica_takes_writes_once_promoted(host, promoted):
     query(host, "CREATE TABLE onebox_after_failover (id int)", db=APP)
     query(host, "INSERT INTO onebox_after_failover VALUES (1)", db=APP)
     assert query(host, "SELECT count(*) FROM onebox_after_failover", db=APP) == "1"
-    assert "is now the primary and takes writes" in " ".join(promoted.stdout.split())
+    assert "is now the primary and takes writes" in words(promoted)
 
 
 def test_the_old_primary_is_fenced(promoted, inventory):
@@ -60,10 +51,10 @@ def test_the_old_primary_is_fenced(promoted, inventory):
     assert old.run("runuser -u postgres -- psql -XAtq -c 'SELECT 1'").rc != 0
 
 
-def test_a_second_failover_changes_nothing_and_says_why(host, promoted, inventory):
-    again = failover(inventory)
+def test_a_second_failover_changes_nothing_and_says_why(host, promoted):
+    again = playbook("playbooks/failover.yml")
     assert again.returncode != 0
-    said = " ".join((again.stdout + again.stderr).split())
+    said = words(again)
     assert "is not a standby" in said, said[-2000:]
     assert "already promoted" in said, said[-2000:]
     assert query(host, "SELECT pg_is_in_recovery()") == "f"

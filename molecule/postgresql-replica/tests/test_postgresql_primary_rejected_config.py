@@ -3,6 +3,7 @@ are the previous ones again, so neither the running server nor its next restart 
 reboot) sees the bad value."""
 
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
@@ -11,6 +12,8 @@ from scenario import playbook, words
 
 FILES = ("conf.d/onebox.conf", "pg_hba.conf")
 
+testinfra_hosts = ["db"]
+
 
 def test_a_setting_postgresql_rejects_is_put_back(host):
     with host.sudo():
@@ -18,7 +21,7 @@ def test_a_setting_postgresql_rejects_is_put_back(host):
         config = f"/etc/postgresql/{version}/main"
         before = {name: host.file(f"{config}/{name}").sha256sum for name in FILES}
     bad = '{"postgresql_extra_settings": {"wal_level": "bogus"}}'
-    result = playbook("molecule/postgresql/converge.yml", "-e", bad)
+    result = playbook("molecule/postgresql-replica/primary.yml", "-e", bad)
     out = words(result)
     assert result.returncode != 0, out[-3000:]
     assert "PostgreSQL rejects its new configuration" in out, out[-3000:]
@@ -33,3 +36,9 @@ def test_a_setting_postgresql_rejects_is_put_back(host):
         assert (
             host.check_output("runuser -u postgres -- psql -XAtc %s", "SHOW wal_level").strip() == "replica"
         )
+        # The replica's stream broke with the restart: wait until it streams again, for the tests after.
+        streaming = "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'"
+        deadline = time.monotonic() + 60
+        while host.check_output("runuser -u postgres -- psql -XAtc %s", streaming).strip() != "1":
+            assert time.monotonic() < deadline, "the replica did not stream again after the restart"
+            time.sleep(0.5)
