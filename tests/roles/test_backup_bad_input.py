@@ -90,9 +90,17 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize(("overrides", "variable"), CASES.values(), ids=CASES.keys())
-def test_bad_input_stops_before_any_change(tmp_path, overrides, variable):
-    rc, output = validate(tmp_path, {**GOOD, **overrides})
+@pytest.fixture(scope="module")
+def refusals(tmp_path_factory):
+    """Every case in one run (inputs.run_cases), each a host of its own."""
+    cases = {case: {**GOOD, **overrides} for case, (overrides, _) in CASES.items()}
+    return inputs.run_cases(tmp_path_factory.mktemp("cases"), "backup", cases, "--tags=validate")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_stops_before_any_change(refusals, case):
+    variable = CASES[case][1]
+    rc, output = refusals[case].returncode, " ".join((refusals[case].stdout + refusals[case].stderr).split())
     assert rc != 0, output
     failed = re.search(r"(fatal|failed): \[localhost\]", output)
     assert failed, output

@@ -1,6 +1,7 @@
 """The host baseline's roles (common, firewall, sshd) and certbot refuse bad input before any change,
 naming the variable at fault; the same run with good input passes (the control)."""
 
+import inputs
 import pytest
 from inputs import check_inputs
 
@@ -67,9 +68,20 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize(("role", "variables", "name"), CASES.values(), ids=CASES.keys())
-def test_bad_input_stops_before_any_change_naming_the_variable(tmp_path, role, variables, name):
-    outcome = check_inputs(tmp_path, role, SITE | variables)
+@pytest.fixture(scope="module")
+def refusals(tmp_path_factory):
+    """Each role's cases in one run (inputs.run_cases), each a host of its own."""
+    outcomes = {}
+    for role in {role for role, _, _ in CASES.values()}:
+        cases = {case: SITE | variables for case, (of, variables, _) in CASES.items() if of == role}
+        outcomes |= inputs.run_cases(tmp_path_factory.mktemp(role), role, cases, "--tags=validate")
+    return outcomes
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_stops_before_any_change_naming_the_variable(refusals, case):
+    name = CASES[case][2]
+    outcome = inputs.outcome(refusals[case])
     assert outcome.returncode != 0, outcome.output[-3000:]
     assert name in outcome.message, outcome.message
     assert outcome.failed_task.split(" : ")[-1].startswith(VALIDATION), outcome.failed_task

@@ -113,10 +113,21 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize(("variables", "name", "reason"), CASES.values(), ids=CASES.keys())
-def test_bad_input_stops_the_play_before_any_change(tmp_path, variables, name, reason):
+@pytest.fixture(scope="module")
+def refusals(tmp_path_factory):
+    """The cases in as few runs as the role allows (inputs.run_cases), each a host of its own. The
+    project on the controller is inspected once a run: cases that change where it is or what is
+    looked for in it run apart."""
+    cases = {case: variables for case, (variables, _, _) in CASES.items()}
+    shared = ("django_source_dir", "django_manage_py", "django_wsgi_module", "django_settings_module")
+    return inputs.run_cases(tmp_path_factory.mktemp("cases"), "django", cases, shared=shared)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_stops_the_play_before_any_change(refusals, case):
+    _, name, reason = CASES[case]
     # The contract's own spec (the onebox role, a dependency) refuses a missing app name before
     # the django role's checks start; every other rule is the django role's.
     contract = name.startswith("onebox_")
     where = "TASK [onebox : Validating arguments" if contract else "roles/django/tasks/validate.yml"
-    inputs.assert_refused(run_role(tmp_path, variables), name, reason, where=where)
+    inputs.assert_refused(refusals[case], name, reason, where=where)

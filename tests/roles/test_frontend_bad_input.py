@@ -99,11 +99,20 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize(("variables", "name", "reason"), CASES.values(), ids=CASES.keys())
-def test_bad_input_stops_the_play_before_any_change(tmp_path, variables, name, reason):
-    inputs.assert_refused(
-        run_role(tmp_path, variables), name, reason, not_reached="Ensure gzip and brotli are installed"
+@pytest.fixture(scope="module")
+def refusals(tmp_path_factory):
+    """The cases in one run a source folder (inputs.run_cases: the controller's source is looked at
+    once a run), each a host of its own."""
+    cases = {case: variables for case, (variables, _, _) in CASES.items()}
+    return inputs.run_cases(
+        tmp_path_factory.mktemp("cases"), "frontend", cases, shared=("frontend_source_dir",)
     )
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_stops_the_play_before_any_change(refusals, case):
+    _, name, reason = CASES[case]
+    inputs.assert_refused(refusals[case], name, reason, not_reached="Ensure gzip and brotli are installed")
 
 
 def test_output_without_index_html_stops_before_the_host_is_touched(tmp_path, static_site):

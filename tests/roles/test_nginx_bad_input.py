@@ -78,11 +78,19 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize(("variables", "name", "reason"), CASES.values(), ids=CASES.keys())
-def test_bad_input_stops_the_play_before_any_change(tmp_path, variables, name, reason):
+@pytest.fixture(scope="module")
+def refusals(tmp_path_factory):
+    """Every case in one run (inputs.run_cases), each a host of its own."""
+    cases = {case: variables for case, (variables, _, _) in CASES.items()}
+    return inputs.run_cases(tmp_path_factory.mktemp("cases"), "nginx", cases)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_stops_the_play_before_any_change(refusals, case):
+    _, name, reason = CASES[case]
     # Stopped in validation: nothing was installed, not even in check mode.
     inputs.assert_refused(
-        run_role(tmp_path, variables),
+        refusals[case],
         name,
         reason,
         not_reached="Ensure nginx and its brotli modules are installed",
