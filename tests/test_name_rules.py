@@ -71,3 +71,17 @@ def test_good_ip_networks(network):
 @pytest.mark.parametrize("network", ["10.0.0.1/8", "10.0.0.0/33", "example.org", "10.0.0", "", None, 10])
 def test_bad_ip_networks(network):
     assert not rules.onebox_ip_network(network)
+
+
+@pytest.mark.parametrize(
+    "address", ["all", "ALL", "0.0.0.0/0", "::/0", "::0/0", "0.0.0.0", "::", "0.0.0.0/1", "128.0.0.0/1"]
+)
+def test_addresses_that_let_everyone_in(address):
+    assert rules.onebox_open_address(address)
+
+
+@pytest.mark.parametrize(
+    "address", ["10.0.0.5/32", "10.0.0.0/8", "2001:db8::/32", "samenet", "db.example.org", "", None]
+)
+def test_addresses_that_do_not(address):
+    assert not rules.onebox_open_address(address)

@@ -8,6 +8,8 @@ onebox_dns_name          a DNS name an ACME CA issues for: letter-digit-hyphen l
 onebox_email             an address with one '@' and a DNS name after it
 onebox_ip_network        an IPv4 or IPv6 address or network (203.0.113.7, 10.0.0.0/8, 2001:db8::/32),
                          host bits clear
+onebox_open_address      a pg_hba.conf address that lets everyone in: all, the unspecified address,
+                         or a network of prefix length 0 or 1 (0.0.0.0/0, ::/0, 128.0.0.0/1)
 """
 
 import ipaddress
@@ -46,6 +48,19 @@ def onebox_ip_network(value) -> bool:
     return True
 
 
+def onebox_open_address(value) -> bool:
+    if not isinstance(value, str):
+        return False
+    text = value.strip().lower()
+    if text == "all":
+        return True
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return network.prefixlen <= 1 or network.network_address.is_unspecified
+
+
 class TestModule:
     def tests(self):
         return {
@@ -53,4 +68,5 @@ class TestModule:
             "onebox_dns_name": onebox_dns_name,
             "onebox_email": onebox_email,
             "onebox_ip_network": onebox_ip_network,
+            "onebox_open_address": onebox_open_address,
         }

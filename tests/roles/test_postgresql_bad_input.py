@@ -158,6 +158,23 @@ CASES = {
         {"postgresql_readonly_users": [{"name": "analyst", "password": "s3cret", "address": "0.0.0.0/0"}]},
         "postgresql_readonly_users",
     ),
+    "reader open to half of every address": (
+        {"postgresql_readonly_users": [{"name": "analyst", "password": "s3cret", "address": "128.0.0.0/1"}]},
+        "postgresql_readonly_users",
+    ),
+    "hba entry open to every address, as all": (
+        {"postgresql_hba_entries": [{**HBA, "address": "all"}]},
+        "postgresql_hba_entries",
+    ),
+    "two replicas that would share a slot": (
+        {
+            "postgresql_replicas": ["{{ inventory_hostname }}", "{{ inventory_hostname | upper }}"],
+            "postgresql_tls": True,
+            "postgresql_replication_password": "s3cret-enough",
+            "postgresql_listen_addresses": "*",
+        },
+        "replication slots",
+    ),
     "reader without a password": (
         {"postgresql_readonly_users": [{"name": "analyst", "password": "", "address": "10.0.0.5/32"}]},
         "postgresql_readonly_users",

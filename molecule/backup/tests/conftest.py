@@ -3,22 +3,21 @@
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+
+# The scenario's tests import query from here.
+from database import query
+
 APP = "portfolio"
 STANZA = APP
 PROJECT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
-
-
-def query(host, sql, user="postgres", db="postgres"):
-    """Run SQL over the unix socket as an OS user (peer authentication); its output, unaligned."""
-    result = host.run("runuser -u %s -- psql -XAtq -v ON_ERROR_STOP=1 -d %s -c %s", user, db, sql)
-    assert result.rc == 0, f"{sql}: {result.stderr}"
-    return result.stdout.strip()
 
 
 def playbook(name, *extra_vars, check=True):

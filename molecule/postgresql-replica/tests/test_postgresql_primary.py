@@ -5,9 +5,14 @@ import json
 import os
 import re
 import socket
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+
+from database import psql, query
 
 APP = "portfolio"
 USER = "reporting"
@@ -15,17 +20,6 @@ VERSIONS = {"bookworm": 15, "trixie": 17}
 MEMORY_UNITS = {"B": 1, "kB": 1024, "8kB": 8192, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
 
 testinfra_hosts = ["db"]
-
-
-def psql(host, sql, user="postgres", db="postgres"):
-    """Run SQL over the unix socket as an OS user, peer-authenticated."""
-    return host.run("runuser -u %s -- psql -XAtq -v ON_ERROR_STOP=1 -d %s -c %s", user, db, sql)
-
-
-def query(host, sql, user="postgres", db="postgres"):
-    result = psql(host, sql, user, db)
-    assert result.rc == 0, result.stderr
-    return result.stdout.strip()
 
 
 def tcp(host, password, conninfo, sql="SELECT current_user"):

@@ -1,6 +1,7 @@
 """The postgresql-replica scenario's replica: a hot standby streaming from the primary over verified TLS."""
 
 import os
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -8,17 +9,15 @@ from pathlib import Path
 import pytest
 import testinfra
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+
+from database import query
+
 APP = "portfolio"
 CA = "/etc/ssl/onebox/ca.crt"
 VERSIONS = {"bookworm": 15, "trixie": 17}
 
 testinfra_hosts = ["db_replica"]
-
-
-def query(host, sql, user="postgres", db="postgres"):
-    result = host.run("runuser -u %s -- psql -XAtq -v ON_ERROR_STOP=1 -d %s -c %s", user, db, sql)
-    assert result.rc == 0, result.stderr
-    return result.stdout.strip()
 
 
 def secret(name):

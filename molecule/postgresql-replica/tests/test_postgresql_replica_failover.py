@@ -8,18 +8,13 @@ import testinfra
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
+from database import query
 from scenario import playbook, words
 
 APP = "portfolio"
 VERSIONS = {"bookworm": 15, "trixie": 17}
 
 testinfra_hosts = ["db_replica"]
-
-
-def query(host, sql, db="postgres"):
-    result = host.run("runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 -d %s -c %s", db, sql)
-    assert result.rc == 0, result.stderr
-    return result.stdout.strip()
 
 
 @pytest.fixture(scope="module")

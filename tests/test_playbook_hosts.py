@@ -1,0 +1,91 @@
+"""Which hosts each playbook's plays target (ansible-playbook --list-hosts, no connection): a
+database replica gets only what a hot standby needs (site.yml's base and PostgreSQL, the audit,
+make failover), and an inventory of one host in no group gets everything, with no warning."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+SPLIT = """onebox:
+  children:
+    db:
+      hosts:
+        primary: {ansible_host: 192.0.2.1}
+    db_replica:
+      hosts:
+        replica: {ansible_host: 192.0.2.2}
+"""
+SINGLE = """onebox:
+  hosts:
+    vps: {ansible_host: 192.0.2.1}
+"""
+# Plays a replica is in: site.yml's preflight (its base and PostgreSQL inputs), site.yml's play of
+# its own, the Lynis audit, and the promotion.
+REPLICA_PLAYS = {
+    ("site.yml", "Check every input before anything changes"),
+    ("site.yml", "Provision the database replicas"),
+    ("audit.yml", "Audit the hosts with Lynis"),
+    ("failover.yml", "Promote a replica to primary"),
+}
+PLAYBOOKS = sorted(
+    p.name for p in (ROOT / "playbooks").glob("*.yml") if p.name not in {"init.yml", "preflight.yml"}
+)
+
+
+def plays(tmp_path, inventory, playbook):
+    """{play name: hosts} and the run's warnings."""
+    (tmp_path / "hosts.yml").write_text(inventory)
+    result = subprocess.run(
+        [
+            BIN / "ansible-playbook",
+            "-i",
+            tmp_path / "hosts.yml",
+            ROOT / "playbooks" / playbook,
+            "--list-hosts",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env={
+            "PATH": f"{BIN}:/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        },
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    found = {}
+    for block in re.split(r"\n\s*play #\d+ ", result.stdout)[1:]:
+        name = re.match(r"\([^)]*\): (.*?)\tTAGS", block).group(1)
+        found[name] = set(re.findall(r"^\s{6}(\S+)$", block, re.MULTILINE))
+    warnings = [
+        line for line in result.stderr.splitlines() if "Could not match" in line or "No hosts matched" in line
+    ]
+    return found, warnings
+
+
+@pytest.mark.parametrize("playbook", PLAYBOOKS)
+def test_a_replica_gets_only_what_a_hot_standby_needs(tmp_path, playbook):
+    found, _ = plays(tmp_path, SPLIT, playbook)
+    for name, hosts in found.items():
+        if (playbook, name) in REPLICA_PLAYS:
+            assert "replica" in hosts, (name, hosts)
+        else:
+            assert "replica" not in hosts, (name, hosts)
+        if playbook != "failover.yml" and name != "Provision the database replicas" and hosts:
+            assert "primary" in hosts, (name, hosts)
+
+
+@pytest.mark.parametrize("playbook", sorted(set(PLAYBOOKS) - {"failover.yml"}))
+def test_one_host_in_no_group_gets_every_play(tmp_path, playbook):
+    found, warnings = plays(tmp_path, SINGLE, playbook)
+    for name, hosts in found.items():
+        if name != "Provision the database replicas":
+            assert hosts == {"vps"}, (name, hosts)
+    assert not warnings, warnings
