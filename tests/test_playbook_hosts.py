@@ -1,6 +1,6 @@
 """Which hosts each playbook's plays target (ansible-playbook --list-hosts, no connection): a
-database replica gets only what a hot standby needs (site.yml's base and PostgreSQL, the audit,
-make failover), and an inventory of one host in no group gets everything, with no warning."""
+database replica gets only what a hot standby needs (site.yml's base and PostgreSQL, make status,
+the audit, make failover), and an inventory of one host in no group gets everything, with no warning."""
 
 import re
 import subprocess
@@ -26,10 +26,11 @@ SINGLE = """onebox:
     vps: {ansible_host: 192.0.2.1}
 """
 # Plays a replica is in: site.yml's preflight (its base and PostgreSQL inputs), site.yml's play of
-# its own, the Lynis audit, and the promotion.
+# its own, make status (its units, replay and disks), the Lynis audit, and the promotion.
 REPLICA_PLAYS = {
     ("site.yml", "Check every input before anything changes"),
     ("site.yml", "Provision the database replicas"),
+    ("status.yml", "Show the state of each host"),
     ("audit.yml", "Audit the hosts with Lynis"),
     ("failover.yml", "Promote a replica to primary"),
 }

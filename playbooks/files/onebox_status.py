@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """make status: one table of what matters on a onebox host, read on the host (playbooks/status.yml
 runs this with the host's python3, as root; it changes nothing): the live releases, the units,
-the certificate's expiry, the newest good backup, the disks, and the alerts firing now."""
+the certificate's expiry, the newest good backup, the database's replication, the disks, and the
+alerts firing now. On a database replica (--replica): its units, how far it is behind, its disks."""
 
 import argparse
 import glob
@@ -105,6 +106,52 @@ def backups(metrics_dir: str, now: float) -> list[tuple[str, str]]:
     return rows
 
 
+def sql(query: str) -> list[list[str]]:
+    """Rows of a query as postgres over the socket (fields split on '|'); none when it does not answer."""
+    out = run("runuser", "-u", "postgres", "--", "psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", query)
+    return [line.split("|") for line in out.splitlines() if line]
+
+
+def size(lag: str) -> str:
+    return f"{int(float(lag or 0)) / 2**20:.1f} MB" if lag else "unknown"
+
+
+def replication() -> list[tuple[str, str]]:
+    """A primary's replicas (state, how much WAL each has not replayed) and the slots no replica uses
+    (they keep WAL); a standby's primary and how far behind it is."""
+    standby = sql("SELECT pg_is_in_recovery()")
+    if not standby:
+        return [("database", "PostgreSQL does not answer")]
+    if standby[0][0] == "t":
+        receiver = sql("SELECT status, sender_host FROM pg_stat_wal_receiver")
+        behind = sql(
+            "SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()),"
+            " coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp())::int, -1)"
+        )
+        status, sender = receiver[0] if receiver else ("NOT STREAMING", "?")
+        rows = [("database", f"standby of {sender} ({status.lower() if receiver else status})")]
+        if behind:
+            replayed = (
+                f"last change replayed {age(int(behind[0][1]))} ago"
+                if int(behind[0][1]) >= 0
+                else "nothing replayed yet"
+            )
+            rows.append(("replay", f"{size(behind[0][0])} received, not replayed; {replayed}"))
+        return rows
+    rows = [("database", "primary")]
+    for name, state, lag in sql(
+        "SELECT application_name, state, pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)"
+        " FROM pg_stat_replication"
+    ):
+        rows.append((f"replica {name}", f"{state}, {size(lag)} not replayed"))
+    for name, kept in sql(
+        "SELECT slot_name, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)"
+        " FROM pg_replication_slots WHERE NOT active"
+    ):
+        rows.append((f"INACTIVE SLOT {name}", f"keeps {size(kept)} of WAL (no replica streams from it)"))
+    return rows
+
+
 def disks(paths: list[str]) -> list[tuple[str, str]]:
     rows, devices = [], set()
     for path in dict.fromkeys(p for p in paths if os.path.exists(p)):
@@ -142,10 +189,19 @@ def main() -> int:
     parser.add_argument("--frontend-dir", required=True)
     parser.add_argument("--domain", required=True)
     parser.add_argument("--metrics-dir", required=True)
+    parser.add_argument("--replica", action="store_true", help="a database replica: no app, site or backups")
     args = parser.parse_args()
     now = time.time()
+    if args.replica:
+        print(table(units(args.app) + replication() + disks(["/", "/var/lib/postgresql"])))
+        return 0
     rows = releases(args.root, args.frontend_dir) + units(args.app) + certificate(args.domain, now)
-    rows += backups(args.metrics_dir, now) + disks(["/", "/var/lib/postgresql", args.root]) + alerts()
+    rows += (
+        backups(args.metrics_dir, now)
+        + replication()
+        + disks(["/", "/var/lib/postgresql", args.root])
+        + alerts()
+    )
     print(table(rows))
     return 0
 

@@ -1,6 +1,7 @@
 """The postgresql-replica scenario's replica: a hot standby streaming from the primary over verified TLS."""
 
 import os
+import re
 import sys
 import time
 import uuid
@@ -12,6 +13,7 @@ import testinfra
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
 from database import query
+from scenario import playbook, words
 
 APP = "portfolio"
 CA = "/etc/ssl/onebox/ca.crt"
@@ -157,3 +159,18 @@ def test_keys_stay_private_and_the_ca_key_stays_on_the_controller(host, primary,
     passfile = host.file(f"/var/lib/postgresql/{version}/onebox-replication.pgpass")
     assert (passfile.user, passfile.mode) == ("postgres", 0o600)
     assert Path(os.environ["ONEBOX_SECRETS_DIR"], "ca", "ca.key").stat().st_mode & 0o077 == 0
+
+
+def test_make_status_shows_each_replica_streaming_and_how_far_behind():
+    """`make status` (playbooks/status.yml): on the primary, each replica's state and the WAL it has not
+    replayed; on the replica (no app, site or backups of its own), its primary and its replay."""
+    result = playbook("playbooks/status.yml")
+    out = words(result)
+    assert result.returncode == 0, out[-3000:]
+    assert re.search(r"database +primary", out), out
+    assert re.search(r"replica onebox_\S+ +streaming, \d+\.\d MB not replayed", out), out
+    assert re.search(r"database +standby of \S+ \(streaming\)", out), out
+    assert re.search(
+        r"replay +\d+\.\d MB received, not replayed; (last change replayed \d+[mhd]|nothing)", out
+    ), out
+    assert "INACTIVE SLOT" not in out, out

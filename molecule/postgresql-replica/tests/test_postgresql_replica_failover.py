@@ -1,5 +1,6 @@
 """make failover, last (pytest runs this file after the others): the replica becomes the primary."""
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -23,6 +24,29 @@ def inventory(request):
 
 
 @pytest.fixture(scope="module")
+def old_primary(inventory):
+    (old,) = testinfra.get_hosts(["db"], connection="ansible", ansible_inventory=inventory)
+    return old
+
+
+def test_a_primary_that_does_not_answer_is_not_promoted_over(host, old_primary):
+    """Unreached is not down: with the primary's container paused (every command to it fails), the
+    failover refuses, names UNFENCED=yes, and the replica stays a standby. (Runs before `promoted`.)"""
+    container = old_primary.backend.get_hostname()
+    subprocess.run(["docker", "pause", container], check=True)
+    try:
+        refused = playbook("playbooks/failover.yml", timeout=300)
+    finally:
+        subprocess.run(["docker", "unpause", container], check=True)
+    said = words(refused)
+    assert refused.returncode != 0, said[-3000:]
+    assert "did not answer" in said, said[-3000:]
+    assert "UNFENCED=yes" in said, said[-3000:]
+    assert "nothing was promoted" in said, said[-3000:]
+    assert query(host, "SELECT pg_is_in_recovery()") == "t"
+
+
+@pytest.fixture(scope="module")
 def promoted(host):
     assert query(host, "SELECT pg_is_in_recovery()") == "t"
     result = playbook("playbooks/failover.yml")
@@ -38,8 +62,8 @@ def test_the_replica_takes_writes_once_promoted(host, promoted):
     assert "is now the primary and takes writes" in words(promoted)
 
 
-def test_the_old_primary_is_fenced(promoted, inventory):
-    (old,) = testinfra.get_hosts(["db"], connection="ansible", ansible_inventory=inventory)
+def test_the_old_primary_is_fenced(promoted, old_primary):
+    old = old_primary
     unit = f"postgresql@{VERSIONS[old.system_info.codename]}-main"
     assert not old.service(unit).is_running
     assert old.run("systemctl is-enabled %s", unit).stdout.strip() == "masked"
