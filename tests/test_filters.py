@@ -3,6 +3,8 @@
 import importlib.util
 from pathlib import Path
 
+from jinja2 import Undefined
+
 ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("onebox_filters", ROOT / "plugins" / "filter" / "onebox.py")
 filters = importlib.util.module_from_spec(spec)
@@ -16,6 +18,8 @@ HOSTVARS = {
     "replica": {"ansible_facts": {"default_ipv4": {"address": "172.17.0.3"}}},
     "blank": {"onebox_private_address": "", "ansible_facts": {"default_ipv4": {"address": "172.17.0.4"}}},
     "unknown": {"ansible_facts": {}},
+    # An address whose template cannot be resolved (a fact of a host left out by --limit).
+    "unresolved": {"onebox_private_address": Undefined(name="x"), "ansible_facts": {}},
     "unreached": {},
 }
 
@@ -33,3 +37,7 @@ def test_an_unknown_address_is_empty_and_a_stranger_is_left_out():
         "",
         "",
     ]
+
+
+def test_an_address_that_cannot_be_resolved_is_unknown_not_an_error():
+    assert filters.onebox_private_addresses(["unresolved"], HOSTVARS) == [""]

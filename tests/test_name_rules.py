@@ -73,15 +73,27 @@ def test_bad_ip_networks(network):
     assert not rules.onebox_ip_network(network)
 
 
-@pytest.mark.parametrize(
-    "address", ["all", "ALL", "0.0.0.0/0", "::/0", "::0/0", "0.0.0.0", "::", "0.0.0.0/1", "128.0.0.0/1"]
-)
+OPEN = [
+    "all",
+    "ALL",
+    "0.0.0.0/0",
+    "::/0",
+    "::0/0",
+    "0.0.0.0",
+    "::",
+    "0.0.0.0/1",
+    "128.0.0.0/1",
+    "64.0.0.0/2",
+    "2000::/3",
+]
+NOT_OPEN = ["10.0.0.5/32", "10.0.0.0/8", "2001:db8::/32", "fd00::/16", "samenet", "db.example.org", "", None]
+
+
+@pytest.mark.parametrize("address", OPEN)
 def test_addresses_that_let_everyone_in(address):
     assert rules.onebox_open_address(address)
 
 
-@pytest.mark.parametrize(
-    "address", ["10.0.0.5/32", "10.0.0.0/8", "2001:db8::/32", "samenet", "db.example.org", "", None]
-)
+@pytest.mark.parametrize("address", NOT_OPEN)
 def test_addresses_that_do_not(address):
     assert not rules.onebox_open_address(address)

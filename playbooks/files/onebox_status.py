@@ -18,7 +18,11 @@ ALERTS = "http://127.0.0.1:9093/api/v2/alerts?active=true&silenced=false&inhibit
 
 
 def run(*argv: str) -> str:
-    result = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
+    """A command's output; "" when it fails or hangs (a status never waits on a stuck service)."""
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=20)  # noqa: S603
+    except subprocess.TimeoutExpired:
+        return ""
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
@@ -107,9 +111,12 @@ def backups(metrics_dir: str, now: float) -> list[tuple[str, str]]:
 
 
 def sql(query: str) -> list[list[str]]:
-    """Rows of a query as postgres over the socket (fields split on '|'); none when it does not answer."""
-    out = run("runuser", "-u", "postgres", "--", "psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", query)
-    return [line.split("|") for line in out.splitlines() if line]
+    """Rows of a query as postgres over the socket; none when it does not answer. Fields are split on
+    the unit separator, which no name holds."""
+    out = run(
+        "runuser", "-u", "postgres", "--", "psql", "-XAtq", "-F", "\x1f", "-v", "ON_ERROR_STOP=1", "-c", query
+    )
+    return [line.split("\x1f") for line in out.splitlines() if line]
 
 
 def size(lag: str) -> str:

@@ -7,6 +7,19 @@ onebox_private_addresses   names | onebox_private_addresses(hostvars): each inve
                            on it, naming the host). Names that are not inventory hosts are left out.
 """
 
+from ansible.errors import AnsibleUndefinedVariable
+from jinja2 import Undefined
+
+
+def _read(host, name, default):
+    """A host variable, templated; the default when it is unset or its template cannot be resolved
+    (a fact of a host left out by --limit)."""
+    try:
+        value = host.get(name, default)
+    except AnsibleUndefinedVariable:
+        return default
+    return default if isinstance(value, Undefined) else value
+
 
 def onebox_private_addresses(names, hostvars) -> list[str]:
     addresses = []
@@ -14,8 +27,12 @@ def onebox_private_addresses(names, hostvars) -> list[str]:
         if name not in hostvars:
             continue
         host = hostvars[name]
-        facts = host.get("ansible_facts") or {}
-        address = host.get("onebox_private_address") or (facts.get("default_ipv4") or {}).get("address") or ""
+        facts = _read(host, "ansible_facts", {}) or {}
+        address = (
+            _read(host, "onebox_private_address", "")
+            or (facts.get("default_ipv4") or {}).get("address")
+            or ""
+        )
         addresses.append(str(address))
     return addresses
 

@@ -8,8 +8,9 @@ onebox_dns_name          a DNS name an ACME CA issues for: letter-digit-hyphen l
 onebox_email             an address with one '@' and a DNS name after it
 onebox_ip_network        an IPv4 or IPv6 address or network (203.0.113.7, 10.0.0.0/8, 2001:db8::/32),
                          host bits clear
-onebox_open_address      a pg_hba.conf address that lets everyone in: all, the unspecified address,
-                         or a network of prefix length 0 or 1 (0.0.0.0/0, ::/0, 128.0.0.0/1)
+onebox_open_address      a pg_hba.conf address that lets everyone in, or a large part of every address:
+                         all, the unspecified address, or a network wider than an IPv4 /8 or an IPv6
+                         /16 (0.0.0.0/0, ::/0, 64.0.0.0/2); 10.0.0.0/8 is not
 """
 
 import ipaddress
@@ -58,7 +59,8 @@ def onebox_open_address(value) -> bool:
         network = ipaddress.ip_network(text, strict=False)
     except ValueError:
         return False
-    return network.prefixlen <= 1 or network.network_address.is_unspecified
+    widest = 8 if network.version == 4 else 16
+    return network.prefixlen < widest or network.network_address.is_unspecified
 
 
 class TestModule:

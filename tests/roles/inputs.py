@@ -63,8 +63,10 @@ def _playbook(tmp_path: Path, role: str, *args: str, **env: str) -> subprocess.C
 # instead of once a case. The hosts fail or pass independently; each case then gets the run's output
 # as a run of its own would have printed it (its lines only, its host named localhost), so the checks
 # read it as they read run_role's.
+# A result line names its host, and the host it was delegated to: "ok: [case-3 -> localhost]".
 RESULT = re.compile(
-    r"^(?:ok|changed|fatal|failed|skipping|ignoring|unreachable|rescued|\.\.\.ignoring): \[([^\]]+)\]"
+    r"^(?:ok|changed|fatal|failed|skipping|ignoring|unreachable|rescued|\.\.\.ignoring)"
+    r": \[([^\]\s]+)(?: -> [^\]]+)?\]"
 )
 INCLUDED = re.compile(r"^included: .* for (.+)$")
 HEADER = re.compile(r"^(PLAY|TASK|RUNNING HANDLER) \[")
@@ -113,10 +115,18 @@ def _run_group(
         ANSIBLE_STRATEGY="linear",
     )
     transcripts = _split_by_host(result.stdout, list(hosts))
+    # A change anywhere in the run (a run_once task reports for its first host only) is every case's.
+    changes = [line for line in result.stdout.splitlines() if line.startswith("changed: [")]
     outcomes = {}
     for host, case in names.items():
         out, failed = transcripts[host]
-        outcomes[case] = subprocess.CompletedProcess(result.args, 2 if failed else 0, out, result.stderr)
+        out += "".join(
+            re.sub(r"\[[^\]]*\]", "[localhost]", line, count=1) + "\n"
+            for line in changes
+            if f"[{host}" not in line
+        )
+        # The run's stderr is Ansible's own warnings, no host's: left out, so no case reads another's.
+        outcomes[case] = subprocess.CompletedProcess(result.args, 2 if failed else 0, out, "")
     return outcomes
 
 
@@ -159,18 +169,20 @@ def _split_by_host(stdout: str, hosts: list[str]) -> dict[str, tuple[str, bool]]
     [WARNING] block printed before a result belongs to that result's host."""
     lines = {host: [] for host in hosts}
     failed = dict.fromkeys(hosts, False)
-    header, owners, pending, seen = "", [], [], set()
+    header, owners, pending, last = "", [], [], {}
 
     def emit(host, text):
-        if (host, header) not in seen:
-            seen.add((host, header))
+        # A header again for each task in turn, even one of the same name as the one before.
+        if last.get(host) is not section:
+            last[host] = section
             lines[host] += ["", header]
         lines[host].append(text)
 
+    section = object()
     for line in stdout.splitlines():
         result, included, recap = RESULT.match(line), INCLUDED.match(line), RECAP.match(line)
         if HEADER.match(line) or line.startswith("PLAY RECAP"):
-            header, owners, pending = line, [], []
+            header, owners, pending, section = line, [], [], object()
         elif recap and recap.group(1) in lines:
             host = recap.group(1)
             failed[host] = not re.search(r"failed=0\s+", line) or not re.search(r"unreachable=0\s", line)
@@ -179,7 +191,7 @@ def _split_by_host(stdout: str, hosts: list[str]) -> dict[str, tuple[str, bool]]
             owners = [result.group(1)] if result else [name.strip() for name in included.group(1).split(",")]
             owners = [host for host in owners if host in lines]
             for host in owners:
-                for text in [*pending, line[: included.start(1)] + host if included else line]:
+                for text in [*pending, line[: included.start(1)] + "localhost" if included else line]:
                     emit(host, text)
             pending = []
         elif line.startswith("[") or (not owners and line.strip()):
@@ -190,7 +202,10 @@ def _split_by_host(stdout: str, hosts: list[str]) -> dict[str, tuple[str, bool]]
             if not owners and pending:
                 pending.append(line)
     return {
-        host: ("\n".join(text).replace(f"[{host}]", "[localhost]") + "\n", failed[host])
+        host: (
+            re.sub(rf"\[{re.escape(host)}(?: -> [^\]]+)?\]", "[localhost]", "\n".join(text)) + "\n",
+            failed[host],
+        )
         for host, text in lines.items()
     }
 

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -37,13 +38,29 @@ def test_a_primary_that_does_not_answer_is_not_promoted_over(host, old_primary):
     try:
         refused = playbook("playbooks/failover.yml", timeout=300)
     finally:
-        subprocess.run(["docker", "unpause", container], check=True)
+        unpause(container)
     said = words(refused)
     assert refused.returncode != 0, said[-3000:]
     assert "did not answer" in said, said[-3000:]
     assert "UNFENCED=yes" in said, said[-3000:]
     assert "nothing was promoted" in said, said[-3000:]
     assert query(host, "SELECT pg_is_in_recovery()") == "t"
+
+
+def unpause(container):
+    """Unpause, and make sure of it: the tests after this one need the primary."""
+    for _ in range(10):
+        subprocess.run(["docker", "unpause", container], capture_output=True, check=False)
+        state = subprocess.run(
+            ["docker", "inspect", "-f", "{{.State.Paused}}", container],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if state.stdout.strip() == "false":
+            return
+        time.sleep(1)
+    raise AssertionError(f"{container} stayed paused")
 
 
 @pytest.fixture(scope="module")
