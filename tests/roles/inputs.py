@@ -3,6 +3,7 @@ project's ansible.cfg, so even a gap in the checks could change nothing. The rol
 
     run_role(tmp_path, role, variables, *ansible_playbook_args) -> subprocess.CompletedProcess
     run_cases(tmp_path, role, {case: variables}, *args) -> {case: subprocess.CompletedProcess}
+    refusals = batch(role, {case: variables}, *args)   a module fixture: run_cases' outcomes
     check_inputs(tmp_path, role, variables) -> Outcome   (only the tasks tagged `validate`)
     failure_message(output) -> the failure's words, line breaks folded
     assert_refused(result, name, reason, where=..., not_reached=...) -> the failure's words
@@ -14,6 +15,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -85,6 +88,16 @@ def run_cases(
     outcomes = {}
     for number, group in enumerate(groups.values()):
         outcomes |= _run_group(tmp_path / f"group-{number}", role, group, *args)
+    return outcomes
+
+
+def batch(role: str, cases: dict[str, dict], *args: str, shared: tuple[str, ...] = ()):
+    """A module fixture of a test file's cases: all of them in as few runs as run_cases allows."""
+
+    @pytest.fixture(scope="module")
+    def outcomes(tmp_path_factory):
+        return run_cases(tmp_path_factory.mktemp("cases"), role, cases, *args, shared=shared)
+
     return outcomes
 
 

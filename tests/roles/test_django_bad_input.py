@@ -113,14 +113,14 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def refusals(tmp_path_factory):
-    """The cases in as few runs as the role allows (inputs.run_cases), each a host of its own. The
-    project on the controller is inspected once a run: cases that change where it is or what is
-    looked for in it run apart."""
-    cases = {case: variables for case, (variables, _, _) in CASES.items()}
-    shared = ("django_source_dir", "django_manage_py", "django_wsgi_module", "django_settings_module")
-    return inputs.run_cases(tmp_path_factory.mktemp("cases"), "django", cases, shared=shared)
+# The cases in as few runs as the role allows (inputs.run_cases), each a host of its own. The project
+# on the controller is inspected once a run: cases that change where it is or what is looked for in
+# it run apart.
+refusals = inputs.batch(
+    "django",
+    {case: variables for case, (variables, _, _) in CASES.items()},
+    shared=("django_source_dir", "django_manage_py", "django_wsgi_module", "django_settings_module"),
+)
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -99,14 +99,13 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def refusals(tmp_path_factory):
-    """The cases in one run a source folder (inputs.run_cases: the controller's source is looked at
-    once a run), each a host of its own."""
-    cases = {case: variables for case, (variables, _, _) in CASES.items()}
-    return inputs.run_cases(
-        tmp_path_factory.mktemp("cases"), "frontend", cases, shared=("frontend_source_dir",)
-    )
+# The cases in one run a source folder (inputs.run_cases: the controller's source is looked at once
+# a run), each a host of its own.
+refusals = inputs.batch(
+    "frontend",
+    {case: variables for case, (variables, _, _) in CASES.items()},
+    shared=("frontend_source_dir",),
+)
 
 
 @pytest.mark.parametrize("case", CASES)

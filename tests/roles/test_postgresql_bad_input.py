@@ -182,11 +182,8 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def refusals(tmp_path_factory):
-    """Every case in one run (inputs.run_cases), each a host of its own."""
-    cases = {case: {**GOOD, **overrides} for case, (overrides, _) in CASES.items()}
-    return inputs.run_cases(tmp_path_factory.mktemp("cases"), "postgresql", cases)
+# Every case in one run (inputs.run_cases), each a host of its own.
+refusals = inputs.batch("postgresql", {case: {**GOOD, **overrides} for case, (overrides, _) in CASES.items()})
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -44,11 +44,10 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def refusals(tmp_path_factory):
-    """Every case in one run (inputs.run_cases), each a host of its own."""
-    cases = {case: variables for case, (variables, _, _) in CASES.items()}
-    return inputs.run_cases(tmp_path_factory.mktemp("cases"), "redis", cases, "--tags=validate")
+# Every case in one run (inputs.run_cases), each a host of its own.
+refusals = inputs.batch(
+    "redis", {case: variables for case, (variables, _, _) in CASES.items()}, "--tags=validate"
+)
 
 
 @pytest.mark.parametrize("case", CASES)
