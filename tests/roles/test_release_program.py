@@ -57,6 +57,19 @@ def test_a_second_run_waits_then_stops_naming_the_holder(tmp_path):
     assert waited >= 2
 
 
+def test_a_run_that_waited_says_for_whom_once_it_has_the_lock(tmp_path):
+    lock = release.Lock("shop", tmp_path / "locks")
+    lock.acquire("r1", "alice@laptop", 0, 900, None)
+    assert lock.acquire("r1", "alice@laptop", 0, 900, None)["waited"] == ""
+    threading.Timer(1.5, lock.release, args=("r1",)).start()
+    got = lock.acquire("r2", "bob", 30, 900, None)
+    assert lock.read()["run"] == "r2"
+    assert got["waited"].startswith("waited ")
+    assert "for the run of alice@laptop" in got["waited"]
+    assert "run r1" in got["waited"]
+    assert got["took_over"] == ""
+
+
 def test_the_same_run_renews_its_lock_and_releases_it(tmp_path):
     assert run(tmp_path, "lock", "acquire", "--app", "shop", "--run", "r1", "--holder", "a").returncode == 0
     again = run(tmp_path, "lock", "acquire", "--app", "shop", "--run", "r1", "--holder", "a")

@@ -95,9 +95,9 @@ def canary(site):
 @pytest.fixture(scope="module")
 def copies(tmp_path_factory):
     """Copies of app/ (the real one stays untouched): one adds an API URL, one also cannot boot, and
-    further one-line changes for the deploys that are interrupted or run side by side."""
+    further one-line changes for the deploys that are interrupted."""
     base = tmp_path_factory.mktemp("apps")
-    names = ["changed", "broken", "second", *(f"killed-{n}" for n in range(4)), "racing"]
+    names = ["changed", "broken", *(f"killed-{n}" for n in range(4))]
     ignore = shutil.ignore_patterns(".env", "db.sqlite3", "var", "__pycache__", ".pytest_cache")
     made = {}
     for name in names:
@@ -143,17 +143,46 @@ def first(host):
     return current(host), frontend_current(host)
 
 
-def test_a_deploy_of_a_code_change_fails_no_request(site, host, copies, frontend_copy, first, tmp_path):
-    assert canary(site)[0] == 404
-    with load_window(site, "deploy of a code change", tmp=tmp_path) as load:
-        result = playbook(
-            "playbooks/deploy.yml",
-            "-e",
-            f"django_source_dir={copies['changed']}",
-            "-e",
-            f"frontend_source_dir={frontend_copy}",
+def background(name, log, *extra):
+    """ansible-playbook started beside the test, its output to a file (a pipe could fill and stall
+    it), in a session of its own so that it can be killed with everything it started."""
+    with log.open("w") as output:
+        return subprocess.Popen(
+            command(name, *extra), stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr
+
+
+def test_a_deploy_of_a_code_change_fails_no_request_and_a_second_deploy_waits_for_it(
+    site, host, copies, frontend_copy, first, tmp_path
+):
+    """A deploy switches both halves under load. While it holds the deploy lock, a second deploy of
+    the same sources that may not wait stops, naming it; one that may wait does, says for whom, and
+    then finds nothing left to change."""
+    assert canary(site)[0] == 404
+    sources = ["-e", f"django_source_dir={copies['changed']}", "-e", f"frontend_source_dir={frontend_copy}"]
+    logs = {name: tmp_path / f"{name}.log" for name in ("first", "second")}
+    runs = {}
+    with load_window(site, "deploy of a code change", tmp=tmp_path) as load:
+        try:
+            runs["first"] = background("playbooks/deploy.yml", logs["first"], *sources)
+            wait_until(
+                lambda: lock_holder(host) is not None or runs["first"].poll() is not None,
+                300,
+                "the deploy never took the lock",
+            )
+            holder = lock_holder(host)
+            runs["second"] = background("playbooks/deploy.yml", logs["second"], *sources)
+            impatient = playbook("playbooks/deploy.yml", *sources, "-e", "release_lock_wait=1")
+            for run in runs.values():
+                run.wait(timeout=900)
+        finally:
+            for run in runs.values():
+                if run.poll() is None:
+                    os.killpg(run.pid, signal.SIGKILL)
+                    run.wait(timeout=60)
+    out = {name: " ".join(log.read_text().split()) for name, log in logs.items()}
+    assert runs["first"].returncode == 0, out["first"][-4000:]
+    assert holder is not None, f"the deploy ended before a second one could meet it: {out['first'][-3000:]}"
     assert current(host) != first[0]
     assert frontend_current(host) != first[1]
     assert canary(site) == (200, b"canary")
@@ -165,6 +194,15 @@ def test_a_deploy_of_a_code_change_fails_no_request(site, host, copies, frontend
     # The service runs exactly what current says; nothing of the handover is left.
     assert service_runs(host)["release"] == current(host)
     assert leftovers(host) == ([], [])
+    # The one that may not wait stopped, naming the run that holds the lock and since when.
+    refused = words(impatient)
+    assert impatient.returncode != 0, refused[-3000:]
+    assert f"is being deployed by {holder['holder']} since {holder['since']}" in refused, refused[-3000:]
+    # The other waited for that run, then found the release it would have made already live.
+    assert runs["second"].returncode == 0, out["second"][-4000:]
+    assert f"(since {holder['since']}, run {holder['run']}) to end" in out["second"], out["second"][-3000:]
+    assert "changed=0 " in out["second"], out["second"][-3000:]
+    assert last["run"] == holder["run"]
 
 
 def test_a_rollback_goes_back_to_the_pair_and_fails_no_request(site, host, first, tmp_path):
@@ -241,16 +279,22 @@ def test_a_rollback_to_a_release_that_is_not_there_changes_nothing(host):
     assert current(host) == before
 
 
+# Shared out between the distros as the tags are: each case runs in every full run. What each role
+# refuses is tested case by case in tests/roles/; these prove that the preflight stops the whole
+# site.yml before its first change.
 @pytest.mark.parametrize(
     ("extra", "variable"),
-    [
-        ({"onebox_domain": "bad_domain!"}, "onebox_domain"),
-        ({"onebox_admin_email": "not-an-email"}, "onebox_admin_email"),
-        ({"django_gunicorn_workers": 0}, "django_gunicorn_workers"),
-        ({"nginx_client_max_body_size": "lots"}, "nginx_client_max_body_size"),
-        ({"monitoring_enabled": "maybe"}, "monitoring_enabled"),
-    ],
-    ids=["bad domain", "bad email", "no workers", "bad body size", "type only, last role"],
+    distro_share(
+        [
+            pytest.param({"onebox_domain": "bad_domain!"}, "onebox_domain", id="bad domain"),
+            pytest.param({"onebox_admin_email": "not-an-email"}, "onebox_admin_email", id="bad email"),
+            pytest.param({"django_gunicorn_workers": 0}, "django_gunicorn_workers", id="no workers"),
+            pytest.param(
+                {"nginx_client_max_body_size": "lots"}, "nginx_client_max_body_size", id="bad body size"
+            ),
+            pytest.param({"monitoring_enabled": "maybe"}, "monitoring_enabled", id="type only, last role"),
+        ]
+    ),
 )
 def test_bad_input_stops_site_yml_before_any_change(host, extra, variable):
     digests = live_digests(host)
@@ -263,41 +307,6 @@ def test_bad_input_stops_site_yml_before_any_change(host, extra, variable):
     # later stop would report changed=0 as well).
     assert "PLAY [Provision the onebox host]" not in out, out[-4000:]
     assert live_digests(host) == digests
-
-
-def test_a_second_deploy_waits_for_the_first_or_stops_naming_it(site, host, copies, tmp_path):
-    first_run = subprocess.Popen(
-        command("playbooks/deploy.yml", "-e", f"django_source_dir={copies['second']}"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        wait_until(lambda: lock_holder(host) is not None, 120, "the first deploy never took the lock")
-        racing = f"django_source_dir={copies['racing']}"
-        impatient = playbook("playbooks/deploy.yml", "-e", racing, "-e", "release_lock_wait=1")
-        patient = subprocess.Popen(
-            command("playbooks/deploy.yml", "-e", racing),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        first_out, _ = first_run.communicate(timeout=600)
-        patient_out, _ = patient.communicate(timeout=600)
-    finally:
-        if first_run.poll() is None:
-            first_run.kill()
-    assert first_run.returncode == 0, first_out[-4000:]
-    out = words(impatient)
-    assert impatient.returncode != 0, out[-3000:]
-    assert "is being deployed by" in out, out[-3000:]
-    assert "since" in out, out[-3000:]
-    assert patient.returncode == 0, patient_out[-4000:]
-    # The two deploys ran one after the other: the second's release is live, and the history has both.
-    live = [e for e in history(host) if e["status"] == "live"]
-    assert live[-1]["app"] == current(host)
-    assert live[-2]["app"] != current(host)
-    assert service_runs(host)["release"] == current(host)
 
 
 def lock_holder(host):
@@ -337,16 +346,14 @@ KILL_POINTS = [
 ]
 
 
-# Each point on one of the distros the matrix runs this scenario on (about 75 s each: a dying
-# deploy, then the repair under load), as the alert cases are: every point runs in every full run,
-# each distro proves a repair of two, and the 50-minute budget keeps its headroom.
-@pytest.mark.parametrize("point", distro_share(KILL_POINTS))
-def test_a_controller_killed_mid_deploy_is_repaired_by_the_next_run(site, host, copies, point, tmp_path):
-    """The controller dies (SIGKILL, SSH gone with it) at a point of a deploy; the next deploy
-    finishes the job: the service runs exactly what current says, with the live environment, and
-    no candidate, handover or half-unpacked release of the dead run is left."""
-    index = KILL_POINTS.index(point)
-    source = copies[f"killed-{index}"]
+# Each distro the matrix runs this scenario on takes its share of the points (every point runs in
+# every full run, as the alert cases do), and they die one after the other: each deploy takes over
+# the lock of the one killed before it and is killed in turn, and one more deploy, under load,
+# repairs all of it. One repair for the share, so the 50-minute budget keeps its headroom.
+def die_at(host, point, source, log):
+    """A deploy of `source` whose controller is killed (SIGKILL, its SSH gone with it) once the host
+    is at `point`; what it said. Its output goes to a file: when it ends before the point, the
+    file says why."""
     before = current(host)
     conditions = {
         "while the candidate is checked": candidate_running,
@@ -356,29 +363,35 @@ def test_a_controller_killed_mid_deploy_is_repaired_by_the_next_run(site, host, 
             h.run("ls -a /srv/%s/venvs | grep -q building", APP).rc == 0
         ),
     }
-    # Its output goes to a file: when it ends before the point, the file says why.
-    log = tmp_path / "dying-deploy.log"
-    with log.open("w") as output:
-        dying = subprocess.Popen(
-            command("playbooks/deploy.yml", "-e", f"django_source_dir={source}"),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    dying = background("playbooks/deploy.yml", log, "-e", f"django_source_dir={source}")
     try:
         wait_until(
             lambda: conditions[point](host) or dying.poll() is not None, 300, f"never reached: {point}", 0.05
         )
     finally:
-        with_reached = dying.poll() is None
-        if with_reached:
+        reached = dying.poll() is None
+        if reached:
             os.killpg(dying.pid, signal.SIGKILL)
         dying.wait(timeout=60)
         # Mitogen's connection process runs in a session of its own and outlives the controller:
         # it goes too, as it would with the operator's machine.
         subprocess.run(["pkill", "-KILL", "-f", f"django_source_dir={source}$"], check=False)
-    assert with_reached, f"the deploy finished before it was {point}:\n{log.read_text()[-3000:]}"
-    with load_window(site, f"repair after a kill {point}", tmp=tmp_path) as load:
+    said = " ".join(log.read_text().split())
+    assert reached, f"the deploy finished before it was {point}:\n{said[-3000:]}"
+    return said
+
+
+def test_controllers_killed_mid_deploy_are_repaired_by_the_next_run(site, host, copies, tmp_path):
+    """The controller dies at a point of a deploy; the next deploy finishes the job: the service
+    runs exactly what current says, with the live environment, and no candidate, handover or
+    half-unpacked release of a dead run is left."""
+    points = distro_share(KILL_POINTS)
+    for number, point in enumerate(points):
+        source = copies[f"killed-{KILL_POINTS.index(point)}"]
+        said = die_at(host, point, source, tmp_path / f"dying-deploy-{number}.log")
+        if number:
+            assert "took over the lock of" in said, f"killed {point}: {said[-3000:]}"
+    with load_window(site, f"repair after a kill {', then '.join(points)}", tmp=tmp_path) as load:
         repair = playbook("playbooks/deploy.yml", "-e", f"django_source_dir={source}")
     out = words(repair)
     assert repair.returncode == 0, out[-4000:]

@@ -195,7 +195,11 @@ class Lock:
         return ""
 
     def acquire(self, run: str, holder: str, wait: float, lease: float, anchor: dict | None) -> dict:
-        deadline = time.monotonic() + wait
+        started = time.monotonic()
+        deadline = started + wait
+        # The first live run this one found holding the lock: said when the lock is got, so that
+        # a run that paused says for whom.
+        waited_for = None
         while True:
             with self.exclusive():
                 now = time.time()
@@ -217,7 +221,15 @@ class Lock:
                         "pid": os.getpid(),
                     }
                     self.write(record)
-                    return {"changed": not mine, "held": record, "took_over": took_over}
+                    waited = ""
+                    if waited_for:
+                        seconds = time.monotonic() - started
+                        waited = (
+                            f"waited {seconds:.0f} s for the run of {waited_for['holder']} "
+                            f"(since {waited_for['since']}, run {waited_for['run']}) to end"
+                        )
+                    return {"changed": not mine, "held": record, "took_over": took_over, "waited": waited}
+                waited_for = waited_for or current
             if time.monotonic() >= deadline:
                 raise Failure(
                     f"{self.app} is being deployed by {current['holder']} since {current['since']} "
