@@ -3,6 +3,7 @@ for tests that change the host on purpose (bad input, a second run, a switch) an
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,11 +12,53 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def playbook(path, *extra, timeout=900):
-    """Run a playbook (relative to the project root, or absolute) against the scenario's inventory."""
+def fact_cache() -> Path:
+    """Where this test session's playbooks keep the hosts' facts: gathered by the first, read by
+    the rest, as the project's ansible.cfg does for a user (molecule's own ansible.cfg keeps none,
+    so every run would gather them again, seconds each). Made empty once per session: a cache
+    of an earlier session may describe a container since replaced."""
+    cache = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "verify-facts"
+    if os.environ.get("ONEBOX_VERIFY_FACTS") != str(os.getpid()):
+        shutil.rmtree(cache, ignore_errors=True)
+        os.environ["ONEBOX_VERIFY_FACTS"] = str(os.getpid())
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache
+
+
+def forget_facts():
+    """After something that changes a host's facts (a restart may change its address)."""
+    shutil.rmtree(fact_cache(), ignore_errors=True)
+
+
+def command(path, *extra):
+    """The argv and environment of a playbook (relative to the project root, or absolute) against
+    the scenario's inventory, as a user runs it against theirs."""
     inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
     argv = ["ansible-playbook", "-i", str(inventory), str(ROOT / path), *extra]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    env = {
+        **os.environ,
+        "ANSIBLE_GATHERING": "smart",
+        "ANSIBLE_CACHE_PLUGIN": "jsonfile",
+        "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(fact_cache()),
+        "ANSIBLE_CACHE_PLUGIN_TIMEOUT": "3600",
+    }
+    return argv, env
+
+
+def playbook(path, *extra, timeout=900):
+    """Run a playbook against the scenario's inventory; its result."""
+    argv, env = command(path, *extra)
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def background(path, log, *extra):
+    """A playbook started beside the test, its output to a file (a pipe could fill and stall it),
+    in a session of its own so that it can be killed with everything it started."""
+    argv, env = command(path, *extra)
+    with Path(log).open("w") as output:
+        return subprocess.Popen(
+            argv, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def words(result):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import APP, ROOT, load_window
-from scenario import distro_share
+from scenario import background, distro_share, playbook, words
 
 CANARY = "/api/canary/"
 RELEASES = f"/srv/{APP}/releases"
@@ -26,20 +26,6 @@ LIVE_FILES = [
     f"/etc/nginx/sites-available/{APP}.conf",
     f"/srv/{APP}/shared/static/staticfiles.json",
 ]
-
-
-def command(name, *extra):
-    inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
-    return ["ansible-playbook", "-i", str(inventory), str(ROOT / name), *extra]
-
-
-def playbook(name, *extra):
-    """ansible-playbook against this scenario's host, as `make deploy` runs it against an inventory."""
-    return subprocess.run(command(name, *extra), capture_output=True, text=True, timeout=900, check=False)
-
-
-def words(result):
-    return " ".join((result.stdout + result.stderr).split())
 
 
 def current(host):
@@ -141,15 +127,6 @@ def frontend_copy(tmp_path_factory):
 def first(host):
     """The pair site.yml made, before any of these tests ran."""
     return current(host), frontend_current(host)
-
-
-def background(name, log, *extra):
-    """ansible-playbook started beside the test, its output to a file (a pipe could fill and stall
-    it), in a session of its own so that it can be killed with everything it started."""
-    with log.open("w") as output:
-        return subprocess.Popen(
-            command(name, *extra), stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
 
 
 def test_a_deploy_of_a_code_change_fails_no_request_and_a_second_deploy_waits_for_it(
