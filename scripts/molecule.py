@@ -181,14 +181,17 @@ def main(argv: list[str]) -> int:
     wall = time.monotonic() - started
     columns = ["create", "prepare", "converge", "idempotence", "side_effect", "verify", "destroy"]
     heads = ["create", "prepare", "converge", "idempot.", "side eff.", "verify", "destroy"]
+    width = max([len("scenario"), *(len(j.scenario) for j in jobs)]) + 2
     lines = [
         "molecule: time per run (s)",
-        f"  {'scenario':<16}{'distro':<10}{'total':>7}" + "".join(f"{h:>10}" for h in heads) + "  result",
+        f"  {'scenario':<{width}}{'distro':<10}{'total':>7}"
+        + "".join(f"{h:>10}" for h in heads)
+        + "  result",
     ]
     for job in sorted(jobs, key=lambda j: (j.scenario, j.distro)):
         cells = "".join(f"{job.stages[c]:>10.0f}" if c in job.stages else f"{'-':>10}" for c in columns)
         lines.append(
-            f"  {job.scenario:<16}{job.distro:<10}{job.seconds:>7.0f}{cells}  "
+            f"  {job.scenario:<{width}}{job.distro:<10}{job.seconds:>7.0f}{cells}  "
             + ("ok" if job.rc == 0 else "FAILED")
         )
     lines.append(f"  sum of runs {sum(j.seconds for j in jobs):.0f} s, wall time {wall:.0f} s")

@@ -70,6 +70,15 @@ def test_a_run_that_waited_says_for_whom_once_it_has_the_lock(tmp_path):
     assert got["took_over"] == ""
 
 
+def test_a_run_whose_holder_died_while_it_waited_says_it_took_over_not_that_it_waited(tmp_path):
+    lock = release.Lock("shop", tmp_path / "locks")
+    lock.acquire("r1", "alice@laptop", 0, 1.5, None)
+    got = lock.acquire("r2", "bob", 30, 900, None)
+    assert "took over the lock of alice@laptop" in got["took_over"]
+    assert "lease ran out" in got["took_over"]
+    assert got["waited"] == ""
+
+
 def test_the_same_run_renews_its_lock_and_releases_it(tmp_path):
     assert run(tmp_path, "lock", "acquire", "--app", "shop", "--run", "r1", "--holder", "a").returncode == 0
     again = run(tmp_path, "lock", "acquire", "--app", "shop", "--run", "r1", "--holder", "a")

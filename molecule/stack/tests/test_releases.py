@@ -83,7 +83,8 @@ def copies(tmp_path_factory):
     """Copies of app/ (the real one stays untouched): one adds an API URL, one also cannot boot, and
     further one-line changes for the deploys that are interrupted."""
     base = tmp_path_factory.mktemp("apps")
-    names = ["changed", "broken", *(f"killed-{n}" for n in range(4))]
+    # One for each distro's chain of kill points (it starts at the first or the second point).
+    names = ["changed", "broken", "killed-0", "killed-1"]
     ignore = shutil.ignore_patterns(".env", "db.sqlite3", "var", "__pycache__", ".pytest_cache")
     made = {}
     for name in names:
@@ -150,6 +151,7 @@ def test_a_deploy_of_a_code_change_fails_no_request_and_a_second_deploy_waits_fo
             holder = lock_holder(host)
             runs["second"] = background("playbooks/deploy.yml", logs["second"], *sources)
             impatient = playbook("playbooks/deploy.yml", *sources, "-e", "release_lock_wait=1")
+            still = lock_holder(host)
             for run in runs.values():
                 run.wait(timeout=900)
         finally:
@@ -157,9 +159,13 @@ def test_a_deploy_of_a_code_change_fails_no_request_and_a_second_deploy_waits_fo
                 if run.poll() is None:
                     os.killpg(run.pid, signal.SIGKILL)
                     run.wait(timeout=60)
+            # Mitogen's connection processes, in sessions of their own, go with them.
+            subprocess.run(["pkill", "-KILL", "-f", f"frontend_source_dir={frontend_copy}$"], check=False)
     out = {name: " ".join(log.read_text().split()) for name, log in logs.items()}
     assert runs["first"].returncode == 0, out["first"][-4000:]
     assert holder is not None, f"the deploy ended before a second one could meet it: {out['first'][-3000:]}"
+    # Else the window was missed: the first deploy ended before the others had asked for the lock.
+    assert (still or {}).get("run") == holder["run"], f"the lock after the others asked: {still}"
     assert current(host) != first[0]
     assert frontend_current(host) != first[1]
     assert canary(site) == (200, b"canary")
@@ -286,9 +292,15 @@ def test_bad_input_stops_site_yml_before_any_change(host, extra, variable):
     assert live_digests(host) == digests
 
 
-def lock_holder(host):
+def lock_record(host):
+    """The deploy lock's record, a dead run's too (its "dead" says why), or None."""
     with host.sudo():
-        held = json.loads(host.check_output("onebox-release lock show --app %s", APP))["held"]
+        return json.loads(host.check_output("onebox-release lock show --app %s", APP))["held"]
+
+
+def lock_holder(host):
+    """The live run that holds the deploy lock, or None."""
+    held = lock_record(host)
     return held if held and not held.get("dead") else None
 
 
@@ -323,15 +335,12 @@ KILL_POINTS = [
 ]
 
 
-# Each distro the matrix runs this scenario on takes its share of the points (every point runs in
-# every full run, as the alert cases do), and they die one after the other: each deploy takes over
-# the lock of the one killed before it and is killed in turn, and one more deploy, under load,
-# repairs all of it. One repair for the share, so the 50-minute budget keeps its headroom.
 def die_at(host, point, source, log):
-    """A deploy of `source` whose controller is killed (SIGKILL, its SSH gone with it) once the host
-    is at `point`; what it said. Its output goes to a file: when it ends before the point, the
-    file says why."""
+    """A deploy of `source` whose controller is killed (SIGKILL, its SSH gone with it) once it holds
+    the deploy lock and the host is at `point`; what it said. Its output goes to a file: when it
+    ends before the point, the file says why."""
     before = current(host)
+    earlier = (lock_record(host) or {}).get("run")
     conditions = {
         "while the candidate is checked": candidate_running,
         "right after the switch": switched_from(before),
@@ -340,11 +349,21 @@ def die_at(host, point, source, log):
             h.run("ls -a /srv/%s/venvs | grep -q building", APP).rc == 0
         ),
     }
+    # What an earlier dead run left (its handover, say) is not this run's point: the point counts
+    # once this run holds the lock.
+    holds = []
+
+    def at_point():
+        if not holds:
+            held = lock_holder(host)
+            if held is None or held["run"] == earlier:
+                return False
+            holds.append(held["run"])
+        return conditions[point](host)
+
     dying = background("playbooks/deploy.yml", log, "-e", f"django_source_dir={source}")
     try:
-        wait_until(
-            lambda: conditions[point](host) or dying.poll() is not None, 300, f"never reached: {point}", 0.05
-        )
+        wait_until(lambda: dying.poll() is not None or at_point(), 300, f"never reached: {point}", 0.05)
     finally:
         reached = dying.poll() is None
         if reached:
@@ -359,12 +378,18 @@ def die_at(host, point, source, log):
 
 
 def test_controllers_killed_mid_deploy_are_repaired_by_the_next_run(site, host, copies, tmp_path):
-    """The controller dies at a point of a deploy; the next deploy finishes the job: the service
-    runs exactly what current says, with the live environment, and no candidate, handover or
-    half-unpacked release of a dead run is left."""
+    """The controller dies at a point of a deploy; the next deploy of the same release finishes the
+    job: the service runs exactly what current says, with the live environment, and no candidate,
+    handover or half-unpacked release of a dead run is left.
+
+    Each distro the matrix runs this scenario on takes its share of the points (every point runs
+    in every full run, as the alert cases do), and its deploys die one after the other: each takes
+    over the lock of the one killed before it, picks up its work (a virtualenv half built, a
+    candidate half checked) and is killed at the next point; one more, under load, repairs the
+    last. One repair for the share, so the 50-minute budget keeps its headroom."""
     points = distro_share(KILL_POINTS)
+    source = copies[f"killed-{KILL_POINTS.index(points[0])}"]
     for number, point in enumerate(points):
-        source = copies[f"killed-{KILL_POINTS.index(point)}"]
         said = die_at(host, point, source, tmp_path / f"dying-deploy-{number}.log")
         if number:
             assert "took over the lock of" in said, f"killed {point}: {said[-3000:]}"

@@ -197,8 +197,8 @@ class Lock:
     def acquire(self, run: str, holder: str, wait: float, lease: float, anchor: dict | None) -> dict:
         started = time.monotonic()
         deadline = started + wait
-        # The first live run this one found holding the lock: said when the lock is got, so that
-        # a run that paused says for whom.
+        # The last live run this one found holding the lock: said when the lock is got, so that a
+        # run that paused says for whom (a run that died says so as the one taken over instead).
         waited_for = None
         while True:
             with self.exclusive():
@@ -222,14 +222,14 @@ class Lock:
                     }
                     self.write(record)
                     waited = ""
-                    if waited_for:
+                    if waited_for and not took_over:
                         seconds = time.monotonic() - started
                         waited = (
                             f"waited {seconds:.0f} s for the run of {waited_for['holder']} "
                             f"(since {waited_for['since']}, run {waited_for['run']}) to end"
                         )
                     return {"changed": not mine, "held": record, "took_over": took_over, "waited": waited}
-                waited_for = waited_for or current
+                waited_for = current
             if time.monotonic() >= deadline:
                 raise Failure(
                     f"{self.app} is being deployed by {current['holder']} since {current['since']} "
