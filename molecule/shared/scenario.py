@@ -61,9 +61,14 @@ def background(path, log, *extra):
         )
 
 
+def folded(text):
+    """Text on one line, every run of whitespace one space: folded messages read as written."""
+    return " ".join(text.split())
+
+
 def words(result):
-    """The run's whole output on one line: folded messages read as written."""
-    return " ".join((result.stdout + result.stderr).split())
+    """The run's whole output on one line."""
+    return folded(result.stdout + result.stderr)
 
 
 def address(host):

@@ -93,7 +93,3 @@ def run_play(tmp_path, operator, play, *extra, password=None, user=None, key=Tru
     return subprocess.run(
         argv, capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout, check=False
     )
-
-
-def words(result):
-    return " ".join((result.stdout + result.stderr).split())

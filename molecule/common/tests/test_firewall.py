@@ -7,7 +7,8 @@ import re
 import subprocess
 
 import outside
-from conftest import run_play, ssh_command, words
+from conftest import run_play, ssh_command
+from scenario import words
 
 FIREWALL = "- hosts: all\n  become: true\n  roles:\n    - role: firewall\n"
 # Listeners on the web ports (no web server in this scenario) and on ports nobody opened.

@@ -5,7 +5,8 @@ import secrets
 import subprocess
 
 import outside
-from conftest import run_play, ssh_command, words
+from conftest import run_play, ssh_command
+from scenario import words
 
 SSHD = "- hosts: all\n  become: true\n  roles:\n    - role: sshd\n"
 DROP_IN = "/etc/ssh/sshd_config.d/00-onebox.conf"

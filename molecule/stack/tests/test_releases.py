@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import APP, ROOT, load_window
-from scenario import background, distro_share, playbook, words
+from scenario import background, distro_share, folded, playbook, words
 
 CANARY = "/api/canary/"
 RELEASES = f"/srv/{APP}/releases"
@@ -156,12 +156,8 @@ def test_a_deploy_of_a_code_change_fails_no_request_and_a_second_deploy_waits_fo
                 run.wait(timeout=900)
         finally:
             for run in runs.values():
-                if run.poll() is None:
-                    os.killpg(run.pid, signal.SIGKILL)
-                    run.wait(timeout=60)
-            # Mitogen's connection processes, in sessions of their own, go with them.
-            subprocess.run(["pkill", "-KILL", "-f", f"frontend_source_dir={frontend_copy}$"], check=False)
-    out = {name: " ".join(log.read_text().split()) for name, log in logs.items()}
+                kill(run, f"frontend_source_dir={frontend_copy}$")
+    out = {name: folded(log.read_text()) for name, log in logs.items()}
     assert runs["first"].returncode == 0, out["first"][-4000:]
     assert holder is not None, f"the deploy ended before a second one could meet it: {out['first'][-3000:]}"
     # Else the window was missed: the first deploy ended before the others had asked for the lock.
@@ -292,6 +288,16 @@ def test_bad_input_stops_site_yml_before_any_change(host, extra, variable):
     assert live_digests(host) == digests
 
 
+def kill(run, pattern):
+    """A playbook started in the background, killed (SIGKILL, as a controller dies) if it still
+    runs. Mitogen's connection process runs in a session of its own and outlives the controller:
+    what matches `pattern` goes too, as it would with the operator's machine."""
+    if run.poll() is None:
+        os.killpg(run.pid, signal.SIGKILL)
+    run.wait(timeout=60)
+    subprocess.run(["pkill", "-KILL", "-f", pattern], check=False)
+
+
 def lock_record(host):
     """The deploy lock's record, a dead run's too (its "dead" says why), or None."""
     with host.sudo():
@@ -366,13 +372,8 @@ def die_at(host, point, source, log):
         wait_until(lambda: dying.poll() is not None or at_point(), 300, f"never reached: {point}", 0.05)
     finally:
         reached = dying.poll() is None
-        if reached:
-            os.killpg(dying.pid, signal.SIGKILL)
-        dying.wait(timeout=60)
-        # Mitogen's connection process runs in a session of its own and outlives the controller:
-        # it goes too, as it would with the operator's machine.
-        subprocess.run(["pkill", "-KILL", "-f", f"django_source_dir={source}$"], check=False)
-    said = " ".join(log.read_text().split())
+        kill(dying, f"django_source_dir={source}$")
+    said = folded(log.read_text())
     assert reached, f"the deploy finished before it was {point}:\n{said[-3000:]}"
     return said
 

@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "molecule" / "shared"))
 
-from scenario import distro_share, documented_tags, playbook  # noqa: E402
+from scenario import distro_share, documented_tags, playbook, words  # noqa: E402
 
 
 def alone(tags):
@@ -47,7 +47,7 @@ def test_a_check_path_that_nginx_gives_to_the_frontend_is_named():
         "-e",
         '{"django_release_checks": ["/health/", "/catalog/"]}',
     )
-    out = " ".join((result.stdout + result.stderr).split())
+    out = words(result)
     assert result.returncode != 0, out[-3000:]
     assert "GET /catalog/ through the site answered the frontend's index.html, not Django" in out, out[-3000:]
     assert "Add its prefix to nginx_proxy_paths" in out
