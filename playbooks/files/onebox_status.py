@@ -132,7 +132,8 @@ def replication() -> list[tuple[str, str]]:
     if standby[0][0] == "t":
         receiver = sql("SELECT status, sender_host FROM pg_stat_wal_receiver")
         behind = sql(
-            "SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()),"
+            # A receiver that started again receives from before what was already replayed: never below 0.
+            "SELECT greatest(0, pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())),"
             " coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp())::int, -1)"
         )
         status, sender = receiver[0] if receiver else ("NOT STREAMING", "?")

@@ -31,6 +31,15 @@ def test_good_input_passes_validation(tmp_path):
     assert "failed=0" in result.stdout
 
 
+def test_a_host_that_serves_no_site_needs_no_probe_ca(tmp_path):
+    """A database replica (monitoring_site false) probes nothing: the local inventory's Pebble root,
+    absent there, is not asked for."""
+    variables = GOOD | {"monitoring_site": False, "monitoring_probe_ca_file": "/nonexistent/ca.pem"}
+    result = run_role(tmp_path, variables, "--tags=validate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "failed=0" in result.stdout
+
+
 CASES = {
     "retention in words": (
         GOOD | {"monitoring_retention_time": "a month"},
@@ -53,6 +62,12 @@ CASES = {
         "0 and 1",
     ),
     "5xx ratio of zero": (GOOD | {"monitoring_http_5xx_ratio": 0}, "monitoring_http_5xx_ratio", "0 and 1"),
+    "replication lag of zero": (
+        GOOD | {"monitoring_replication_lag_seconds": 0},
+        "monitoring_replication_lag_seconds",
+        "positive",
+    ),
+    "site flag in words": (GOOD | {"monitoring_site": "sometimes"}, "monitoring_site", "bool"),
     "probe path without a slash": (
         GOOD | {"monitoring_probe_paths": ["health/"]},
         "monitoring_probe_paths",

@@ -1,5 +1,6 @@
 """The postgresql-replica scenario's replica: a hot standby streaming from the primary over verified TLS."""
 
+import json
 import os
 import re
 import sys
@@ -17,6 +18,7 @@ from scenario import playbook, words
 
 APP = "portfolio"
 CA = "/etc/ssl/onebox/ca.crt"
+PROMETHEUS = "http://127.0.0.1:9090"
 VERSIONS = {"bookworm": 15, "trixie": 17}
 
 testinfra_hosts = ["db_replica"]
@@ -174,3 +176,129 @@ def test_make_status_shows_each_replica_streaming_and_how_far_behind():
         r"replay +\d+\.\d MB received, not replayed; (last change replayed \d+[mhd]|nothing)", out
     ), out
     assert "INACTIVE SLOT" not in out, out
+
+
+# ---------------------------------------------------------------------------------------------
+# Replication, watched from both ends (roles/monitoring: each host's own Prometheus; the scenario
+# paces it in seconds, inventory/local/group_vars/all/monitoring.yml, and alerts when a standby is
+# more than 3 s behind, vars/hosts.yml).
+
+
+def metrics(server, expr: str, label: str = "") -> dict:
+    """A PromQL query on the host's Prometheus: each series' value by its `label` ('' for a query of
+    one series)."""
+    out = server.run("curl -sf %s/api/v1/query --data-urlencode %s", PROMETHEUS, f"query={expr}")
+    assert out.rc == 0, out.stderr
+    found = json.loads(out.stdout)["data"]["result"]
+    return {series["metric"].get(label, ""): float(series["value"][1]) for series in found}
+
+
+def firing(server) -> set[str]:
+    out = server.run("curl -sf %s/api/v1/alerts", PROMETHEUS)
+    assert out.rc == 0, out.stderr
+    alerts = json.loads(out.stdout)["data"]["alerts"]
+    return {a["labels"]["alertname"] for a in alerts if a["state"] == "firing"}
+
+
+def fires(server, alert, where):
+    wait_until(f"{alert} fires on the {where}", lambda: alert in firing(server))
+
+
+def resolves(server, alert, where):
+    wait_until(f"{alert} resolves on the {where}", lambda: alert not in firing(server))
+
+
+def wait_until(what, check, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(1)
+    return result
+
+
+def test_replication_is_measured_at_both_ends(host, primary, names):
+    standby = query(primary, "SELECT application_name FROM pg_stat_replication")
+    slot = "onebox_" + names["replica"].replace("-", "_")
+
+    def primary_sees_it():
+        streaming = metrics(primary, "onebox_pg_replica_streaming", "application_name")
+        return streaming == {standby: 1.0}
+
+    wait_until("the primary's Prometheus sees the replica stream", primary_sees_it)
+    assert metrics(primary, "onebox_pg_slot_active", "slot_name") == {slot: 1.0}
+    assert metrics(primary, "onebox_pg_replica_replay_lag_bytes", "application_name")[standby] >= 0
+    assert metrics(primary, "onebox_pg_replica_replay_lag_seconds", "application_name")[standby] >= 0
+    assert metrics(primary, "onebox_pg_slot_retained_bytes", "slot_name")[slot] >= 0
+    assert metrics(primary, "onebox_pg_standby_in_recovery") == {"": 0.0}
+
+    def replica_sees_it():
+        return metrics(host, "onebox_pg_standby_streaming") == {"": 1.0}
+
+    wait_until("the replica's Prometheus sees itself stream", replica_sees_it)
+    assert metrics(host, "onebox_pg_standby_in_recovery") == {"": 1.0}
+    assert metrics(host, "onebox_pg_standby_replay_behind_bytes")[""] >= 0
+    assert metrics(host, "onebox_pg_standby_replay_delay_seconds")[""] >= 0
+    # A standby sends nothing and has no slot: none of the primary's series.
+    assert metrics(host, "onebox_pg_replica_streaming") == {}
+    assert metrics(host, "onebox_pg_slot_active") == {}
+
+
+def test_neither_database_host_watches_a_site_it_does_not_serve(host, primary):
+    for server in (host, primary):
+        up = metrics(server, "up", "job")
+        assert up == dict.fromkeys(("prometheus", "alertmanager", "node", "postgresql"), 1.0), up
+        for package in ("prometheus-nginx-exporter", "prometheus-blackbox-exporter", "nginx"):
+            assert not server.package(package).is_installed, package
+        rules = server.file("/etc/prometheus/onebox-rules.yml").content_string
+        assert "StandbyLagging" in rules
+        assert "SiteUnreachable" not in rules
+        assert "Certificate" not in rules
+
+
+def test_a_standby_behind_is_alerted_on_itself_then_resolves(host, primary, names):
+    """The replica delays its replay (recovery_min_apply_delay) while the primary writes: what it
+    shows gets older than monitoring_replication_lag_seconds, StandbyLagging fires there; back to
+    no delay, it replays, the alert resolves and the row is there."""
+    table = "onebox_lag_check"
+    query(primary, f"CREATE TABLE IF NOT EXISTS {table} (token text PRIMARY KEY)", db=APP)
+    wait_until("the table reaches the replica", lambda: query(host, f"SELECT to_regclass('{table}')", db=APP))
+    token = uuid.uuid4().hex
+    try:
+        query(host, "ALTER SYSTEM SET recovery_min_apply_delay = '1h'")
+        query(host, "SELECT pg_reload_conf()")
+        query(primary, f"INSERT INTO {table} VALUES ('{token}')", db=APP)
+        fires(host, "StandbyLagging", "replica")
+        assert metrics(host, "onebox_pg_standby_replay_behind_bytes")[""] > 0
+        assert query(host, f"SELECT count(*) FROM {table} WHERE token = '{token}'", db=APP) == "0"
+    finally:
+        query(host, "ALTER SYSTEM RESET recovery_min_apply_delay")
+        query(host, "SELECT pg_reload_conf()")
+    resolves(host, "StandbyLagging", "replica")
+    assert query(host, f"SELECT count(*) FROM {table} WHERE token = '{token}'", db=APP) == "1"
+    assert metrics(host, "onebox_pg_standby_replay_delay_seconds") == {"": 0.0}
+
+
+def test_a_broken_stream_is_alerted_at_each_end_then_resolves(host, primary, names, version):
+    """The primary stopped: the replica's StandbyNotStreaming fires. The replica stopped: the
+    primary's ReplicaNotStreaming fires for its slot (the WAL it keeps). Each resolves once the
+    server is back and the replica streams again."""
+    unit = f"postgresql@{version}-main"
+    streams = "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'"
+    with primary.sudo():
+        primary.check_output("systemctl stop %s", unit)
+        try:
+            fires(host, "StandbyNotStreaming", "replica")
+        finally:
+            primary.check_output("systemctl start %s", unit)
+    wait_until("the replica streams again", lambda: query(primary, streams) == "1")
+    resolves(host, "StandbyNotStreaming", "replica")
+
+    with host.sudo():
+        host.check_output("systemctl stop %s", unit)
+        try:
+            fires(primary, "ReplicaNotStreaming", "primary")
+        finally:
+            host.check_output("systemctl start %s", unit)
+    wait_until("the replica streams again", lambda: query(primary, streams) == "1")
+    resolves(primary, "ReplicaNotStreaming", "primary")

@@ -127,6 +127,11 @@ def test_prometheus_scrapes_every_target(host):
     assert query(host, 'onebox_backup_last_good_timestamp_seconds{kind="full"} > 0'), found
     assert query(host, "onebox_wal_archive_failing")[0]["value"][1] == "0"
     assert query(host, 'node_systemd_unit_state{name="nginx.service", state="active"}')[0]["value"][1] == "1"
+    # onebox's replication queries answer on this distro's exporter too: a lone primary, no standby,
+    # no slot (the postgresql-replica scenario watches a real stream).
+    assert query(host, "onebox_pg_standby_in_recovery")[0]["value"][1] == "0"
+    assert query(host, "onebox_pg_standby_streaming")[0]["value"][1] == "0"
+    assert query(host, "onebox_pg_slot_active") == []
 
 
 def test_every_rule_is_loaded_with_a_runbook(host):
@@ -135,6 +140,7 @@ def test_every_rule_is_loaded_with_a_runbook(host):
     names = {rule["name"] for rule in rules}
     assert {"CertificateExpiresSoon", "BackupStale", "WalArchivingFailing", "UnitFailed"} <= names
     assert {"PostgreSQLDown", "AppErrors", "SiteUnreachable", "DiskAlmostFull", "TargetDown"} <= names
+    assert {"ReplicaNotStreaming", "StandbyNotStreaming", "StandbyLagging"} <= names
     assert all(rule["health"] == "ok" for rule in rules), [r for r in rules if r["health"] != "ok"]
     assert all(rule["annotations"].get("runbook") for rule in rules), names
 
