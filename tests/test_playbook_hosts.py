@@ -1,5 +1,5 @@
 """Which hosts each playbook's plays target (ansible-playbook --list-hosts, no connection): a
-database replica gets only what a hot standby needs (site.yml's base and PostgreSQL, make status,
+database replica gets only what a hot standby needs (site.yml's base, PostgreSQL and monitoring, make status,
 the audit, make failover), and an inventory of one host in no group gets everything, with no warning."""
 
 import re
@@ -25,7 +25,7 @@ SINGLE = """onebox:
   hosts:
     vps: {ansible_host: 192.0.2.1}
 """
-# Plays a replica is in: site.yml's preflight (its base and PostgreSQL inputs), site.yml's play of
+# Plays a replica is in: site.yml's preflight (its base, PostgreSQL and monitoring inputs), site.yml's play of
 # its own, make status (its units, replay and disks), the Lynis audit, and the promotion.
 REPLICA_PLAYS = {
     ("site.yml", "Check every input before anything changes"),

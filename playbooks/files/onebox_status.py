@@ -132,8 +132,10 @@ def replication() -> list[tuple[str, str]]:
     if standby[0][0] == "t":
         receiver = sql("SELECT status, sender_host FROM pg_stat_wal_receiver")
         behind = sql(
-            # A receiver that started again receives from before what was already replayed: never below 0.
-            "SELECT greatest(0, pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())),"
+            # A receiver that started again receives from before what was already replayed: never below 0
+            # (and unknown, NULL, before it received anything).
+            "SELECT CASE WHEN pg_last_wal_receive_lsn() IS NOT NULL"
+            " THEN greatest(0, pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())) END,"
             " coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp())::int, -1)"
         )
         status, sender = receiver[0] if receiver else ("NOT STREAMING", "?")
@@ -201,7 +203,7 @@ def main() -> int:
     args = parser.parse_args()
     now = time.time()
     if args.replica:
-        print(table(units(args.app) + replication() + disks(["/", "/var/lib/postgresql"])))
+        print(table(units(args.app) + replication() + disks(["/", "/var/lib/postgresql"]) + alerts()))
         return 0
     rows = releases(args.root, args.frontend_dir) + units(args.app) + certificate(args.domain, now)
     rows += (

@@ -193,15 +193,23 @@ def metrics(server, expr: str, label: str = "") -> dict:
     return {series["metric"].get(label, ""): float(series["value"][1]) for series in found}
 
 
-def firing(server) -> set[str]:
+def firing(server) -> dict[str, dict]:
+    """The firing alerts of the host's Prometheus: each one's labels by its name."""
     out = server.run("curl -sf %s/api/v1/alerts", PROMETHEUS)
     assert out.rc == 0, out.stderr
     alerts = json.loads(out.stdout)["data"]["alerts"]
-    return {a["labels"]["alertname"] for a in alerts if a["state"] == "firing"}
+    return {a["labels"]["alertname"]: a["labels"] for a in alerts if a["state"] == "firing"}
 
 
-def fires(server, alert, where):
-    wait_until(f"{alert} fires on the {where}", lambda: alert in firing(server))
+def fires(server, alert, where) -> dict:
+    return wait_until(f"{alert} fires on the {where}", lambda: firing(server).get(alert))
+
+
+def received(server, alert) -> dict | None:
+    """The labels of an alert Alertmanager holds (what it sends to the receivers)."""
+    out = server.run("curl -sf http://127.0.0.1:9093/api/v2/alerts")
+    assert out.rc == 0, out.stderr
+    return next((a["labels"] for a in json.loads(out.stdout) if a["labels"]["alertname"] == alert), None)
 
 
 def resolves(server, alert, where):
@@ -259,23 +267,30 @@ def test_neither_database_host_watches_a_site_it_does_not_serve(host, primary):
 def test_a_standby_behind_is_alerted_on_itself_then_resolves(host, primary, names):
     """The replica delays its replay (recovery_min_apply_delay) while the primary writes: what it
     shows gets older than monitoring_replication_lag_seconds, StandbyLagging fires there; back to
-    no delay, it replays, the alert resolves and the row is there."""
+    no delay, it replays, the alert resolves and the rows are there."""
     table = "onebox_lag_check"
     query(primary, f"CREATE TABLE IF NOT EXISTS {table} (token text PRIMARY KEY)", db=APP)
     wait_until("the table reaches the replica", lambda: query(host, f"SELECT to_regclass('{table}')", db=APP))
-    token = uuid.uuid4().hex
+    tokens = []
+
+    def lagging():
+        # A row a second: the replay process may take the new setting after the first commit came.
+        tokens.append(uuid.uuid4().hex)
+        query(primary, f"INSERT INTO {table} VALUES ('{tokens[-1]}')", db=APP)
+        return "StandbyLagging" in firing(host)
+
     try:
         query(host, "ALTER SYSTEM SET recovery_min_apply_delay = '1h'")
         query(host, "SELECT pg_reload_conf()")
-        query(primary, f"INSERT INTO {table} VALUES ('{token}')", db=APP)
-        fires(host, "StandbyLagging", "replica")
+        wait_until("StandbyLagging fires on the replica", lagging)
         assert metrics(host, "onebox_pg_standby_replay_behind_bytes")[""] > 0
-        assert query(host, f"SELECT count(*) FROM {table} WHERE token = '{token}'", db=APP) == "0"
+        assert query(host, f"SELECT count(*) FROM {table} WHERE token = '{tokens[-1]}'", db=APP) == "0"
     finally:
         query(host, "ALTER SYSTEM RESET recovery_min_apply_delay")
         query(host, "SELECT pg_reload_conf()")
     resolves(host, "StandbyLagging", "replica")
-    assert query(host, f"SELECT count(*) FROM {table} WHERE token = '{token}'", db=APP) == "1"
+    listed = ", ".join(f"'{token}'" for token in tokens)
+    assert query(host, f"SELECT count(*) FROM {table} WHERE token IN ({listed})", db=APP) == str(len(tokens))
     assert metrics(host, "onebox_pg_standby_replay_delay_seconds") == {"": 0.0}
 
 
@@ -297,8 +312,12 @@ def test_a_broken_stream_is_alerted_at_each_end_then_resolves(host, primary, nam
     with host.sudo():
         host.check_output("systemctl stop %s", unit)
         try:
-            fires(primary, "ReplicaNotStreaming", "primary")
+            labels = fires(primary, "ReplicaNotStreaming", "primary")
+            # What Alertmanager sends on says which host it came from (Prometheus's external labels).
+            sent = wait_until("Alertmanager has it", lambda: received(primary, "ReplicaNotStreaming"))
         finally:
             host.check_output("systemctl start %s", unit)
     wait_until("the replica streams again", lambda: query(primary, streams) == "1")
     resolves(primary, "ReplicaNotStreaming", "primary")
+    assert labels["slot_name"] == "onebox_" + names["replica"].replace("-", "_")
+    assert (sent["host"], sent["slot_name"]) == (names["primary"], labels["slot_name"])
