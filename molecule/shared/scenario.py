@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import yaml
@@ -113,3 +114,16 @@ def distro_share(items, scenario="stack"):
     if distro not in distros:
         return list(items)
     return list(items)[distros.index(distro) :: len(distros)]
+
+
+def wait_until(what, check, timeout=90, every=1.0):
+    """check()'s first true result, asked every `every` s; an AssertionError naming `what` after
+    `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(every)

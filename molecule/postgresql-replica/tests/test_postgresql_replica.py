@@ -14,7 +14,7 @@ import testinfra
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
 from database import query
-from scenario import playbook, words
+from scenario import playbook, wait_until, words
 
 APP = "portfolio"
 CA = "/etc/ssl/onebox/ca.crt"
@@ -214,15 +214,6 @@ def received(server, alert) -> dict | None:
 
 def resolves(server, alert, where):
     wait_until(f"{alert} resolves on the {where}", lambda: alert not in firing(server))
-
-
-def wait_until(what, check, timeout=60):
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(1)
-    return result
 
 
 def test_replication_is_measured_at_both_ends(host, primary, names):

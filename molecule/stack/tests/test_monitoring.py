@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "molecule" / "shared"))
 
 from renewal import run_renewal  # noqa: E402
-from scenario import distro_share, playbook, words  # noqa: E402
+from scenario import distro_share, playbook, wait_until, words  # noqa: E402
 
 SINK = "/var/lib/onebox-alert-sink/alerts.jsonl"
 PROMETHEUS = "http://127.0.0.1:9090"
@@ -45,17 +45,6 @@ def query(host, expr: str) -> list[dict]:
     out = sudo(host, "curl -sf %s/api/v1/query --data-urlencode %s", PROMETHEUS, f"query={expr}")
     assert out.rc == 0, out.stderr
     return json.loads(out.stdout)["data"]["result"]
-
-
-def wait_until(what, check, timeout=90, every=1.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(every)
 
 
 class Sink:
