@@ -72,9 +72,9 @@ host: setup ## Start the local VPS (a systemd container reached over SSH as depl
 down: ## Remove the local VPS and its key
 	@scripts/local-host.sh down
 
-init: setup ## New inventory: make init ENV=prod DOMAIN=shop.example.org EMAIL=ops@example.org [HOST=ip] [REPLICA=ip] [TLS=false]
+init: setup ## New inventory: make init ENV=prod DOMAIN=shop.example.org EMAIL=ops@example.org [HOST=ip] [DB=ip] [REPLICA=ip] [TLS=false]
 	ansible-playbook playbooks/init.yml -e env="$(ENV)" -e domain="$(DOMAIN)" -e email="$(EMAIL)" \
-	  $(if $(HOST),-e host="$(HOST)") $(if $(REPLICA),-e replica="$(REPLICA)") $(if $(TLS),-e tls="$(TLS)") \
+	  $(if $(HOST),-e host="$(HOST)") $(if $(DB),-e db="$(DB)") $(if $(REPLICA),-e replica="$(REPLICA)") $(if $(TLS),-e tls="$(TLS)") \
 	  $(if $(APP),-e app="$(APP)")
 
 up: setup ## The whole stack on the local VPS over SSH, HTTPS from Pebble; prints the URL

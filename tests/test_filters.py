@@ -3,6 +3,7 @@
 import importlib.util
 from pathlib import Path
 
+import pytest
 from jinja2 import Undefined
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,3 +42,61 @@ def test_an_unknown_address_is_empty_and_a_stranger_is_left_out():
 
 def test_an_address_that_cannot_be_resolved_is_unknown_not_an_error():
     assert filters.onebox_private_addresses(["unresolved"], HOSTVARS) == [""]
+
+
+# One host alone, in no group: it is the whole stack and its own database.
+ALONE = {"all": ["vps"], "ungrouped": [], "onebox": ["vps"]}
+# The database tier on hosts of its own, no group app: the primary still runs the site (today's
+# layout for a replica), the replica only its database.
+REPLICATED = {"onebox": ["db1", "db2"], "db": ["db1"], "db_replica": ["db2"]}
+# The app on hosts of its own: two app hosts, a primary, a replica.
+SPLIT = {
+    "onebox": ["app1", "app2", "db1", "db2"],
+    "app": ["app1", "app2"],
+    "db": ["db1"],
+    "db_replica": ["db2"],
+}
+
+
+def test_a_host_in_no_group_runs_every_part_but_the_replica():
+    assert filters.onebox_parts(ALONE, "vps") == ["site", "app", "db"]
+    assert filters.onebox_hosts(ALONE, "replica") == []
+
+
+def test_without_a_group_app_the_primary_is_still_the_whole_stack():
+    assert filters.onebox_parts(REPLICATED, "db1") == ["site", "app", "db"]
+    assert filters.onebox_parts(REPLICATED, "db2") == ["replica"]
+    assert filters.onebox_hosts(REPLICATED, "app") == ["db1"]
+
+
+def test_with_a_group_app_each_host_runs_its_groups_parts():
+    assert filters.onebox_hosts(SPLIT, "site") == ["app1", "app2", "db1"]
+    assert filters.onebox_hosts(SPLIT, "app") == ["app1", "app2"]
+    assert filters.onebox_hosts(SPLIT, "db") == ["db1"]
+    assert filters.onebox_parts(SPLIT, "app1") == ["site", "app"]
+    assert filters.onebox_parts(SPLIT, "db1") == ["site", "db"]
+    assert filters.onebox_parts(SPLIT, "db2") == ["replica"]
+
+
+def test_one_host_in_app_and_db_runs_both():
+    groups = {"onebox": ["both", "app2"], "app": ["both", "app2"], "db": ["both"]}
+    assert filters.onebox_parts(groups, "both") == ["site", "app", "db"]
+    assert filters.onebox_parts(groups, "app2") == ["site", "app"]
+
+
+def test_a_replica_listed_in_app_or_db_too_stays_a_replica_only():
+    groups = dict(SPLIT, app=["app1", "db2"])
+    assert filters.onebox_parts(groups, "db2") == ["replica"]
+
+
+def test_a_role_applied_on_an_inventory_without_the_group_onebox_runs_every_part():
+    assert filters.onebox_parts({"all": ["localhost"], "ungrouped": ["localhost"]}, "localhost") == [
+        "site",
+        "app",
+        "db",
+    ]
+
+
+def test_an_unknown_part_is_refused_by_name():
+    with pytest.raises(ValueError, match="no part 'web'"):
+        filters.onebox_hosts(SPLIT, "web")

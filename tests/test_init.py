@@ -112,6 +112,7 @@ def test_a_replica_makes_a_two_host_inventory_in_the_database_groups(tmp_path):
     inventory = tmp_path / "prod"
     secrets = vault_view(inventory)
     assert len(secrets["vault_postgresql_replication_password"]) == 32
+    assert len(secrets["vault_db_password"]) == 32
     graph = json.loads(
         subprocess.run(
             [
@@ -134,6 +135,44 @@ def test_a_replica_makes_a_two_host_inventory_in_the_database_groups(tmp_path):
     assert replica["ansible_host"] == "198.51.100.8"
     assert replica["postgresql_tls"] is True
     assert replica["postgresql_listen_addresses"] == "localhost,{{ onebox_private_address }}"
+
+
+def test_a_database_host_makes_the_app_and_db_groups_and_the_plays_follow_them(tmp_path):
+    result = init(
+        tmp_path, *GOOD, "-e", "host=198.51.100.7", "-e", "db=198.51.100.9", "-e", "replica=198.51.100.8"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    inventory = tmp_path / "prod"
+    assert len(vault_view(inventory)["vault_db_password"]) == 32
+    graph = json.loads(
+        subprocess.run(
+            [
+                VENV_BIN / "ansible-inventory",
+                "-i",
+                inventory,
+                "--vault-password-file",
+                inventory / ".vault_pass",
+                "--list",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert graph["app"]["hosts"] == ["prod1"]
+    assert graph["db"]["hosts"] == ["proddb1"]
+    assert graph["db_replica"]["hosts"] == ["prod2"]
+    primary = graph["_meta"]["hostvars"]["proddb1"]
+    assert primary["ansible_host"] == "198.51.100.9"
+    assert primary["postgresql_tls"] is True
+    assert primary["postgresql_listen_addresses"] == "localhost,{{ onebox_private_address }}"
+
+
+def test_a_database_host_on_the_apps_address_is_refused(tmp_path):
+    result = init(tmp_path, *GOOD, "-e", "host=198.51.100.7", "-e", "db=198.51.100.7")
+    assert result.returncode != 0
+    assert "make init: DB must be empty or the database host's address or DNS name" in result.stdout
+    assert not (tmp_path / "prod").exists()
 
 
 def test_a_replica_on_the_primarys_address_is_refused(tmp_path):

@@ -90,3 +90,50 @@ def test_one_host_in_no_group_gets_every_play(tmp_path, playbook):
         if name != "Provision the database replicas":
             assert hosts == {"vps"}, (name, hosts)
     assert not warnings, warnings
+
+
+# The app on hosts of its own: two app hosts, the primary alone on group db, a replica.
+APP_SPLIT = """onebox:
+  children:
+    app:
+      hosts:
+        app1: {ansible_host: 192.0.2.11}
+        app2: {ansible_host: 192.0.2.12}
+    db:
+      hosts:
+        primary: {ansible_host: 192.0.2.1}
+    db_replica:
+      hosts:
+        replica: {ansible_host: 192.0.2.2}
+"""
+APPS = {"app1", "app2"}
+EVERY = APPS | {"primary", "replica"}
+# Per playbook, the hosts of each play (by a word of its name): releases on the app hosts, backups on
+# the primary's, site.yml's main play on both (each with its own roles), status and the audit everywhere.
+APP_SPLIT_PLAYS = {
+    "site.yml": {
+        "Check every input": EVERY,
+        "Provision the onebox host": APPS | {"primary"},
+        "replicas": {"replica"},
+    },
+    "deploy.yml": {"Check every input": APPS, "Deploy": APPS},
+    "rollback.yml": {"Check every input": APPS, "Roll back": APPS},
+    "releases.yml": {"release history": APPS},
+    "backup.yml": {"backup": {"primary"}},
+    "dump.yml": {"pg_dump": {"primary"}},
+    "restore.yml": {"Restore": {"primary"}},
+    "status.yml": {"state": EVERY},
+    "audit.yml": {"Lynis": EVERY},
+    "failover.yml": {"Promote": {"replica"}},
+}
+
+
+@pytest.mark.parametrize("playbook", PLAYBOOKS)
+def test_with_a_group_app_each_playbook_targets_the_hosts_of_its_part(tmp_path, playbook):
+    found, warnings = plays(tmp_path, APP_SPLIT, playbook)
+    expected = APP_SPLIT_PLAYS[playbook]
+    for word, hosts in expected.items():
+        matching = [name for name in found if word in name]
+        assert len(matching) == 1, (word, list(found))
+        assert found[matching[0]] == hosts, (matching[0], found[matching[0]])
+    assert not warnings, warnings

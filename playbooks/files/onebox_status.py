@@ -2,7 +2,8 @@
 """make status: one table of what matters on a onebox host, read on the host (playbooks/status.yml
 runs this with the host's python3, as root; it changes nothing): the live releases, the units,
 the certificate's expiry, the newest good backup, the database's replication, the disks, and the
-alerts firing now. On a database replica (--replica): its units, how far it is behind, its disks."""
+alerts firing now; of these, what the host runs (--parts): a database replica has its units, how far
+it is behind, its disks."""
 
 import argparse
 import glob
@@ -199,19 +200,31 @@ def main() -> int:
     parser.add_argument("--frontend-dir", required=True)
     parser.add_argument("--domain", required=True)
     parser.add_argument("--metrics-dir", required=True)
-    parser.add_argument("--replica", action="store_true", help="a database replica: no app, site or backups")
-    args = parser.parse_args()
-    now = time.time()
-    if args.replica:
-        print(table(units(args.app) + replication() + disks(["/", "/var/lib/postgresql"]) + alerts()))
-        return 0
-    rows = releases(args.root, args.frontend_dir) + units(args.app) + certificate(args.domain, now)
-    rows += (
-        backups(args.metrics_dir, now)
-        + replication()
-        + disks(["/", "/var/lib/postgresql", args.root])
-        + alerts()
+    parser.add_argument(
+        "--parts",
+        default="site,app,db",
+        help="what this host runs (plugins/filter/onebox.py): app (releases, site, certificate),"
+        " db (backups, replication), replica (replication only)",
     )
+    args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    now = time.time()
+    rows = []
+    if "app" in parts:
+        rows += releases(args.root, args.frontend_dir)
+    rows += units(args.app)
+    if "app" in parts:
+        rows += certificate(args.domain, now)
+    if "db" in parts:
+        rows += backups(args.metrics_dir, now)
+    if parts & {"db", "replica"}:
+        rows += replication()
+    folders = (
+        ["/"]
+        + (["/var/lib/postgresql"] if parts & {"db", "replica"} else [])
+        + ([args.root] if "app" in parts else [])
+    )
+    rows += disks(folders) + alerts()
     print(table(rows))
     return 0
 

@@ -5,6 +5,17 @@ onebox_private_addresses   names | onebox_private_addresses(hostvars): each inve
                            onebox_private_address, else the IPv4 address its facts report (another
                            host's role defaults are not in hostvars), else '' (the roles' checks stop
                            on it, naming the host). Names that are not inventory hosts are left out.
+onebox_hosts               groups | onebox_hosts(part): the hosts that run one part of onebox, from the
+                           inventory's groups (inventory/README.md, "More than one host"):
+                             site     every host of group onebox (of the inventory, without one) but the
+                                      database replicas (the deploy lock, the base);
+                             app      gunicorn, the workers, the frontend, nginx and certbot: group app's
+                                      hosts, or without a group app every site host (the whole stack);
+                             db       the PostgreSQL primary with the backups: group db's hosts when a
+                                      group app exists, else every site host (each its own database);
+                             replica  group db_replica's hosts.
+                           The plays' hosts and the roles' "does this host run it" read this one rule.
+onebox_parts               groups | onebox_parts(host): the parts above that host runs.
 """
 
 from ansible.errors import AnsibleUndefinedVariable
@@ -37,6 +48,31 @@ def onebox_private_addresses(names, hostvars) -> list[str]:
     return addresses
 
 
+PARTS = ("site", "app", "db", "replica")
+
+
+def onebox_hosts(groups, part) -> list[str]:
+    if part not in PARTS:
+        raise ValueError(f"onebox_hosts: no part {part!r}; the parts are {', '.join(PARTS)}")
+    replicas = list(groups.get("db_replica") or [])
+    if part == "replica":
+        return replicas
+    # An inventory without the group onebox (a role applied on its own): every host of it.
+    members = groups["onebox"] if "onebox" in groups else groups.get("all") or []
+    site = [name for name in members if name not in replicas]
+    if part == "site" or "app" not in groups:
+        return site
+    return [name for name in groups.get(part) or [] if name in site]
+
+
+def onebox_parts(groups, host) -> list[str]:
+    return [part for part in PARTS if host in onebox_hosts(groups, part)]
+
+
 class FilterModule:
     def filters(self):
-        return {"onebox_private_addresses": onebox_private_addresses}
+        return {
+            "onebox_private_addresses": onebox_private_addresses,
+            "onebox_hosts": onebox_hosts,
+            "onebox_parts": onebox_parts,
+        }

@@ -75,7 +75,7 @@ def test_postgresql_is_dropped_for_hosts_outside_the_groups(host, private):
     with pytest.raises(TimeoutError), socket.create_connection((private, 5432), timeout=3):
         pass
     rules = host.check_output("nft list chain inet onebox input")
-    assert re.search(r"ip saddr [0-9.]+ tcp dport 5432 accept", rules), rules
+    assert re.search(r"ip saddr (\{ [0-9., ]+ \}|[0-9.]+) tcp dport 5432 accept", rules), rules
 
 
 def test_right_password_connects_with_scram(host, password):
@@ -117,6 +117,8 @@ def test_hba_tcp_entries_use_scram_and_replication_tls(host):
     )
     assert rows.splitlines() == [
         f"host|{APP}|{USER}|scram-sha-256",
+        # The app's host (group app), over TLS only: test_app_host.py connects through it.
+        f"hostssl|{APP}|{APP}|scram-sha-256",
         "hostssl|replication|replicator|scram-sha-256",
     ]
 
@@ -247,8 +249,10 @@ def test_sizes_follow_the_host(host, drop_in):
 
 
 def test_app_role_has_no_privileges(host):
+    """Its password is for the app's host of its own (group app, test_app_host.py), a SCRAM verifier;
+    on this host it logs in by peer (test_app_still_connects_by_peer)."""
     sql = (
-        "SELECT rolsuper, rolcreatedb, rolcreaterole, rolcanlogin, rolpassword IS NULL"
+        "SELECT rolsuper, rolcreatedb, rolcreaterole, rolcanlogin, rolpassword LIKE 'SCRAM-SHA-256$%'"
         f" FROM pg_authid WHERE rolname = '{APP}'"
     )
     assert query(host, sql) == "f|f|f|t|t"
