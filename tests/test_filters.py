@@ -97,6 +97,15 @@ def test_a_role_applied_on_an_inventory_without_the_group_onebox_runs_every_part
     ]
 
 
+def test_the_apps_database_host_is_its_own_where_it_runs_the_primary_else_group_dbs():
+    assert filters.onebox_db_host(ALONE, "vps") == "vps"
+    assert filters.onebox_db_host(REPLICATED, "db1") == "db1"
+    assert filters.onebox_db_host(SPLIT, "app1") == "db1"
+    assert filters.onebox_db_host(SPLIT, "db1") == "db1"
+    # A db host outside group onebox is never provisioned: not the app's database host.
+    assert filters.onebox_db_host(dict(SPLIT, db=["stray", "db1"]), "app1") == "db1"
+
+
 def test_an_unknown_part_is_refused_by_name():
     with pytest.raises(ValueError, match="no part 'web'"):
         filters.onebox_hosts(SPLIT, "web")

@@ -2,6 +2,7 @@
 database replica gets only what a hot standby needs (site.yml's base, PostgreSQL and monitoring, make status,
 the audit, make failover), and an inventory of one host in no group gets everything, with no warning."""
 
+import json
 import re
 import subprocess
 import sys
@@ -92,13 +93,12 @@ def test_one_host_in_no_group_gets_every_play(tmp_path, playbook):
     assert not warnings, warnings
 
 
-# The app on hosts of its own: two app hosts, the primary alone on group db, a replica.
+# The app on a host of its own, the primary alone on group db, a replica.
 APP_SPLIT = """onebox:
   children:
     app:
       hosts:
         app1: {ansible_host: 192.0.2.11}
-        app2: {ansible_host: 192.0.2.12}
     db:
       hosts:
         primary: {ansible_host: 192.0.2.1}
@@ -106,7 +106,7 @@ APP_SPLIT = """onebox:
       hosts:
         replica: {ansible_host: 192.0.2.2}
 """
-APPS = {"app1", "app2"}
+APPS = {"app1"}
 EVERY = APPS | {"primary", "replica"}
 # Per playbook, the hosts of each play (by a word of its name): releases on the app hosts, backups on
 # the primary's, site.yml's main play on both (each with its own roles), status and the audit everywhere.
@@ -124,7 +124,7 @@ APP_SPLIT_PLAYS = {
     "restore.yml": {"Restore": {"primary"}},
     "status.yml": {"state": EVERY},
     "audit.yml": {"Lynis": EVERY},
-    "failover.yml": {"Promote": {"replica"}},
+    "failover.yml": {"Promote": {"replica"}, "Point the app": APPS},
 }
 
 
@@ -137,3 +137,46 @@ def test_with_a_group_app_each_playbook_targets_the_hosts_of_its_part(tmp_path, 
         assert len(matching) == 1, (word, list(found))
         assert found[matching[0]] == hosts, (matching[0], found[matching[0]])
     assert not warnings, warnings
+
+
+@pytest.mark.parametrize(
+    ("groups", "said"),
+    [
+        ({"app": ["app1", "app2"], "db": ["primary"]}, "several app hosts"),
+        ({"app": ["app1"]}, "a group db one host"),
+        ({"app": ["app1"], "db": ["primary"], "web": ["primary"]}, "a group web must list the same host"),
+    ],
+)
+def test_groups_that_make_no_onebox_stop_site_yml_before_any_change(tmp_path, groups, said):
+    """The preflight's first check, on every host (a local connection stands for each), in check mode."""
+    hosts = sorted({name for members in groups.values() for name in members})
+    inventory = {
+        "onebox": {
+            "hosts": {
+                name: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+                for name in hosts
+            },
+            "children": {group: {"hosts": dict.fromkeys(members)} for group, members in groups.items()},
+        }
+    }
+    (tmp_path / "hosts.yml").write_text(json.dumps(inventory))
+    result = subprocess.run(
+        [BIN / "ansible-playbook", "-i", tmp_path / "hosts.yml", ROOT / "playbooks" / "site.yml", "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env={
+            "PATH": f"{BIN}:/usr/bin:/bin:/usr/sbin:/sbin",
+            "HOME": str(tmp_path),
+            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+            "ANSIBLE_STRATEGY": "linear",
+            "ANSIBLE_BECOME": "false",
+        },
+    )
+    out = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0, out[-3000:]
+    assert said in out, out[-3000:]
+    assert "Check that the inventory's groups make one onebox" in out
+    assert "changed=0" in out, out[-3000:]
+    assert not re.search(r"changed=[1-9]", out), out[-3000:]

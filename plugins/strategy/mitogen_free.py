@@ -1,13 +1,22 @@
 """The free strategy, run through Mitogen: each host goes through the play at its own pace, one
 persistent interpreter per host (mitogen_linear.py says why, and how to run without Mitogen). For a
 play whose hosts do different work, such as molecule/postgresql-replica's replica, app host and
-monitoring side by side: no host waits for another's task."""
+monitoring side by side: no host waits for another's task. Ansible's free strategy runs a run_once
+task on every host (it warns so): keep such tasks out of the hosts' shared work."""
 
 import importlib.util
 from pathlib import Path
 
-import ansible_mitogen.loaders
-import ansible_mitogen.strategy
+from ansible.errors import AnsibleError
+
+try:
+    import ansible_mitogen.loaders
+    import ansible_mitogen.strategy
+except ImportError as error:  # a controller without the toolchain of requirements/controller.txt
+    raise AnsibleError(
+        f"the mitogen_free strategy needs Mitogen, which does not import ({error}): "
+        "run `make setup`, or set ANSIBLE_STRATEGY=linear to use Ansible's strategies."
+    ) from error
 
 # The linear plugin's module, for what both share: the aliases of the docker connection (installed
 # as it is imported) and the warm plugin caches.

@@ -41,6 +41,12 @@ CASES = {
         "at least 50",
     ),
     "debug on": (GOOD | {"django_debug": True}, "django_debug", "must be false"),
+    # The database on a host of its own (group db) whose address nobody knows, without the app's password.
+    "database on another host, unknown, no password": (
+        GOOD | {"onebox_db_host": "db-elsewhere", "onebox_db_password": ""},
+        "django_db_password",
+        "on another host (db-elsewhere",
+    ),
     "debug on through the extra environment": (
         GOOD | {"django_env_extra": {"DEBUG": "True"}},
         "django_env_extra.DEBUG",

@@ -53,6 +53,7 @@ def test_good_input_passes_validation(tmp_path):
 
 # The primary of one replica: this machine's own inventory name stands for it.
 REPLICAS = {"postgresql_replicas": ["{{ inventory_hostname }}"]}
+APP_HOST = {"postgresql_app_hosts": ["{{ inventory_hostname }}"], "onebox_private_address": "10.0.0.11"}
 HBA = {"database": "portfolio", "user": "reporting", "address": "127.0.0.1/32"}
 
 CASES = {
@@ -174,6 +175,25 @@ CASES = {
             "postgresql_listen_addresses": "*",
         },
         "replication slots",
+    ),
+    # The app on a host of its own (this machine's own name stands for it): only TLS on the private
+    # address, with the app's password.
+    "app host without TLS": (
+        {**APP_HOST, "onebox_db_password": "s3cret-enough", "postgresql_listen_addresses": "*"},
+        "postgresql_tls",
+    ),
+    "app host on a primary listening on localhost only": (
+        {
+            **APP_HOST,
+            "postgresql_tls": True,
+            "onebox_db_password": "s3cret-enough",
+            "postgresql_listen_addresses": "localhost",
+        },
+        "postgresql_listen_addresses",
+    ),
+    "app host without the app's password": (
+        {**APP_HOST, "postgresql_tls": True, "postgresql_listen_addresses": "localhost,10.0.0.11"},
+        "vault_db_password",
     ),
     "reader without a password": (
         {"postgresql_readonly_users": [{"name": "analyst", "password": "", "address": "10.0.0.5/32"}]},

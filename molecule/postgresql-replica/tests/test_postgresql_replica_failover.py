@@ -1,5 +1,7 @@
-"""make failover, last (pytest runs this file after the others): the replica becomes the primary."""
+"""make failover, last (pytest runs this file after the others): the replica becomes the primary,
+and the app on its own host writes to it."""
 
+import json
 import subprocess
 import sys
 import time
@@ -12,9 +14,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
 from database import query
 from scenario import playbook, words
+from test_app_host import app_request
 
 APP = "portfolio"
 VERSIONS = {"bookworm": 15, "trixie": 17}
+# The app host's own inputs, as converge.yml gave them: make failover runs the django role there again.
+APP_VARS = "@" + str(Path(__file__).resolve().parents[1] / "vars" / "app.yml")
 
 testinfra_hosts = ["db_replica"]
 
@@ -36,7 +41,7 @@ def test_a_primary_that_does_not_answer_is_not_promoted_over(host, old_primary):
     container = old_primary.backend.get_hostname()
     subprocess.run(["docker", "pause", container], check=True)
     try:
-        refused = playbook("playbooks/failover.yml", timeout=300)
+        refused = playbook("playbooks/failover.yml", "-e", APP_VARS, timeout=300)
     finally:
         unpause(container)
     said = words(refused)
@@ -66,7 +71,7 @@ def unpause(container):
 @pytest.fixture(scope="module")
 def promoted(host):
     assert query(host, "SELECT pg_is_in_recovery()") == "t"
-    result = playbook("playbooks/failover.yml")
+    result = playbook("playbooks/failover.yml", "-e", APP_VARS)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     return result
 
@@ -88,9 +93,34 @@ def test_the_old_primary_is_fenced(promoted, old_primary):
 
 
 def test_a_second_failover_changes_nothing_and_says_why(host, promoted):
-    again = playbook("playbooks/failover.yml")
+    again = playbook("playbooks/failover.yml", "-e", APP_VARS)
     assert again.returncode != 0
     said = words(again)
     assert "is not a standby" in said, said[-2000:]
     assert "already promoted" in said, said[-2000:]
     assert query(host, "SELECT pg_is_in_recovery()") == "f"
+
+
+@pytest.fixture(scope="module")
+def app(inventory):
+    (app,) = testinfra.get_hosts(["app"], connection="ansible", ansible_inventory=inventory)
+    return app
+
+
+def test_the_app_on_its_own_host_writes_to_the_promoted_replica(host, promoted, app):
+    address = host.ansible("setup", "filter=ansible_default_ipv4")["ansible_facts"]["ansible_default_ipv4"][
+        "address"
+    ]
+    assert f'DB_HOST="{address}"' in app.file("/etc/portfolio/env").content_string
+    status, body = app_request(app, "/api/portfolios/")
+    assert status == 200, body
+    demo = [p for p in json.loads(body) if p["name"] == "Demo portfolio"]
+    assert demo, body
+    status, body = app_request(
+        app,
+        "/api/holdings/",
+        method="POST",
+        data={"portfolio": demo[0]["id"], "symbol": "FAILOVR", "quantity": "1", "cost_basis": "1.00"},
+    )
+    assert status == 201, body
+    assert query(host, "SELECT count(*) FROM portfolios_holding WHERE symbol = 'FAILOVR'", db=APP) == "1"
