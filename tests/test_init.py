@@ -20,6 +20,24 @@ def init(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
     )
 
 
+def inventory_graph(inventory: Path) -> dict:
+    """ansible-inventory --list of the new inventory: its groups, hosts and variables."""
+    listed = subprocess.run(
+        [
+            VENV_BIN / "ansible-inventory",
+            "-i",
+            inventory,
+            "--vault-password-file",
+            inventory / ".vault_pass",
+            "--list",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(listed.stdout)
+
+
 def vault_view(inventory: Path) -> dict:
     out = subprocess.run(
         [
@@ -113,21 +131,7 @@ def test_a_replica_makes_a_two_host_inventory_in_the_database_groups(tmp_path):
     secrets = vault_view(inventory)
     assert len(secrets["vault_postgresql_replication_password"]) == 32
     assert len(secrets["vault_db_password"]) == 32
-    graph = json.loads(
-        subprocess.run(
-            [
-                VENV_BIN / "ansible-inventory",
-                "-i",
-                inventory,
-                "--vault-password-file",
-                inventory / ".vault_pass",
-                "--list",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    graph = inventory_graph(inventory)
     assert set(graph["onebox"]["children"]) >= {"db", "db_replica"}
     assert graph["db"]["hosts"] == ["prod1"]
     assert graph["db_replica"]["hosts"] == ["prod2"]
@@ -144,21 +148,7 @@ def test_a_database_host_makes_the_app_and_db_groups_and_the_plays_follow_them(t
     assert result.returncode == 0, result.stdout + result.stderr
     inventory = tmp_path / "prod"
     assert len(vault_view(inventory)["vault_db_password"]) == 32
-    graph = json.loads(
-        subprocess.run(
-            [
-                VENV_BIN / "ansible-inventory",
-                "-i",
-                inventory,
-                "--vault-password-file",
-                inventory / ".vault_pass",
-                "--list",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    graph = inventory_graph(inventory)
     assert graph["app"]["hosts"] == ["prod1"]
     assert graph["db"]["hosts"] == ["proddb1"]
     assert graph["db_replica"]["hosts"] == ["prod2"]

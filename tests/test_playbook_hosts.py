@@ -40,27 +40,27 @@ PLAYBOOKS = sorted(
 )
 
 
-def plays(tmp_path, inventory, playbook):
-    """{play name: hosts} and the run's warnings."""
+def playbook(tmp_path, inventory, playbook, *extra, **env):
+    """ansible-playbook with the project's ansible.cfg against an inventory written to tmp_path."""
     (tmp_path / "hosts.yml").write_text(inventory)
-    result = subprocess.run(
-        [
-            BIN / "ansible-playbook",
-            "-i",
-            tmp_path / "hosts.yml",
-            ROOT / "playbooks" / playbook,
-            "--list-hosts",
-        ],
+    return subprocess.run(
+        [BIN / "ansible-playbook", "-i", tmp_path / "hosts.yml", ROOT / "playbooks" / playbook, *extra],
         capture_output=True,
         text=True,
         check=False,
         cwd=ROOT,
         env={
-            "PATH": f"{BIN}:/usr/bin:/bin",
+            "PATH": f"{BIN}:/usr/bin:/bin:/usr/sbin:/sbin",
             "HOME": str(tmp_path),
             "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+            **env,
         },
     )
+
+
+def plays(tmp_path, inventory, playbook_name):
+    """{play name: hosts} and the run's warnings."""
+    result = playbook(tmp_path, inventory, playbook_name, "--list-hosts")
     assert result.returncode == 0, result.stdout + result.stderr
     found = {}
     for block in re.split(r"\n\s*play #\d+ ", result.stdout)[1:]:
@@ -159,20 +159,14 @@ def test_groups_that_make_no_onebox_stop_site_yml_before_any_change(tmp_path, gr
             "children": {group: {"hosts": dict.fromkeys(members)} for group, members in groups.items()},
         }
     }
-    (tmp_path / "hosts.yml").write_text(json.dumps(inventory))
-    result = subprocess.run(
-        [BIN / "ansible-playbook", "-i", tmp_path / "hosts.yml", ROOT / "playbooks" / "site.yml", "--check"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        env={
-            "PATH": f"{BIN}:/usr/bin:/bin:/usr/sbin:/sbin",
-            "HOME": str(tmp_path),
-            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-            "ANSIBLE_STRATEGY": "linear",
-            "ANSIBLE_BECOME": "false",
-        },
+    # The local connection needs no become; Ansible's own strategy (no Mitogen context per host).
+    result = playbook(
+        tmp_path,
+        json.dumps(inventory),
+        "site.yml",
+        "--check",
+        ANSIBLE_STRATEGY="linear",
+        ANSIBLE_BECOME="false",
     )
     out = " ".join((result.stdout + result.stderr).split())
     assert result.returncode != 0, out[-3000:]

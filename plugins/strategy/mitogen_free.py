@@ -7,24 +7,17 @@ task on every host (it warns so): keep such tasks out of the hosts' shared work.
 import importlib.util
 from pathlib import Path
 
-from ansible.errors import AnsibleError
-
-try:
-    import ansible_mitogen.loaders
-    import ansible_mitogen.strategy
-except ImportError as error:  # a controller without the toolchain of requirements/controller.txt
-    raise AnsibleError(
-        f"the mitogen_free strategy needs Mitogen, which does not import ({error}): "
-        "run `make setup`, or set ANSIBLE_STRATEGY=linear to use Ansible's strategies."
-    ) from error
-
-# The linear plugin's module, for what both share: the aliases of the docker connection (installed
-# as it is imported) and the warm plugin caches.
+# The linear plugin's module first, for what both share: its check that Mitogen imports (a clear
+# error without it), the aliases of the docker connection (installed as it is imported) and the
+# warm plugin caches.
 _spec = importlib.util.spec_from_file_location(
     "onebox_mitogen_linear", Path(__file__).with_name("mitogen_linear.py")
 )
 _linear = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_linear)
+
+import ansible_mitogen.loaders  # noqa: E402 (after the linear module's check that it imports)
+import ansible_mitogen.strategy  # noqa: E402
 
 Free = ansible_mitogen.loaders.strategy_loader.get("free", class_only=True)
 

@@ -7,57 +7,20 @@ By the time this runs, the host has had the converge (the bundled app and a seco
 import json
 import os
 import re
-import shlex
+import sys
 import time
 import uuid
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+
+from app_api import post_holding, request
+
 APP = "portfolio"
 ROOT = f"/srv/{APP}"
 SOCKET = f"/run/{APP}/gunicorn.sock"
-HOST = "onebox.test"
 # Set in converge.yml's django_env_extra; every character in it is one a careless quoting breaks.
 QUOTING_PROBE = 'it\'s "quoted", \\ back $HOME #no-comment'
-
-
-def request(
-    host,
-    path,
-    *,
-    method="GET",
-    data=None,
-    user="www-data",
-    socket=SOCKET,
-    host_header=HOST,
-    https=True,
-    extra=(),
-):
-    """curl through the unix socket as `user`; returns (status, body)."""
-    args = [
-        "curl",
-        "-sS",
-        "--max-time",
-        "20",
-        "--unix-socket",
-        socket,
-        "-X",
-        method,
-        "-o",
-        "-",
-        "-w",
-        r"\n%{http_code}",
-    ]
-    if https:
-        args += ["-H", "X-Forwarded-Proto: https"]
-    if data is not None:
-        args += ["-H", "Content-Type: application/json", "--data", json.dumps(data)]
-    args += list(extra)
-    args.append(f"http://{host_header}{path}")
-    # No arguments to host.run: testinfra leaves the command (and curl's % signs) as it is.
-    result = host.run(f"runuser -u {user} -- " + shlex.join(args))
-    assert result.rc == 0, result.stderr
-    body, _, status = result.stdout.rpartition("\n")
-    return int(status), body
 
 
 def psql(host, sql, user=APP, db=APP):
@@ -126,17 +89,8 @@ def test_health_answers_200_json_through_the_socket(host):
 
 
 def test_a_posted_holding_is_a_row_psql_sees(host):
-    status, body = request(host, "/api/portfolios/")
-    assert status == 200, body
-    demo = [p for p in json.loads(body) if p["name"] == "Demo portfolio"]
-    assert demo, f"seed_demo did not run: {body}"
     symbol = "T" + uuid.uuid4().hex[:6].upper()
-    status, body = request(
-        host,
-        "/api/holdings/",
-        method="POST",
-        data={"portfolio": demo[0]["id"], "symbol": symbol, "quantity": "3", "cost_basis": "42.00"},
-    )
+    status, body = post_holding(host, symbol)
     assert status == 201, body
     row = psql(host, f"SELECT quantity, cost_basis FROM portfolios_holding WHERE symbol = '{symbol}'")
     assert row == "3.000000|42.00"

@@ -5,7 +5,6 @@ for a group app. Runs before the failover tests (file order), while the primary 
 
 import json
 import os
-import shlex
 import sys
 import time
 import uuid
@@ -16,6 +15,7 @@ import testinfra
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
+import app_api
 from database import query
 
 APP = "portfolio"
@@ -60,18 +60,6 @@ def password():
     return value
 
 
-def app_request(host, path, method="GET", data=None):
-    """curl through gunicorn's socket as the web server's user; (status, body)."""
-    args = ["curl", "-sS", "--max-time", "20", "--unix-socket", f"/run/{APP}/gunicorn.sock", "-X", method]
-    args += ["-H", "X-Forwarded-Proto: https", "-o", "-", "-w", r"\n%{http_code}"]
-    if data is not None:
-        args += ["-H", "Content-Type: application/json", "--data", json.dumps(data)]
-    result = host.run("runuser -u www-data -- " + shlex.join([*args, "http://onebox.test" + path]))
-    assert result.rc == 0, result.stderr
-    body, _, status = result.stdout.rpartition("\n")
-    return int(status), body
-
-
 def connect(client, **conninfo):
     """A psycopg connection from the app's virtualenv on the client host, as the app's OS user: its
     error, or ''."""
@@ -92,7 +80,7 @@ def test_the_app_reads_its_database_on_the_primary_with_verified_tls(host, addre
     assert 'DB_SSLMODE="verify-full"' in env
     assert f'PGSSLROOTCERT="{CA}"' in env
     assert host.file(CA).exists
-    status, body = app_request(host, "/health/")
+    status, body = app_api.request(host, "/health/")
     assert status == 200, body
     assert json.loads(body) == {"status": "ok", "database": "ok"}
 
@@ -110,17 +98,8 @@ def test_the_app_host_runs_no_database_and_the_primary_no_app(host, primary):
 
 
 def test_a_row_the_app_writes_is_stored_on_the_primary_and_read_on_the_replica(host, primary, replica):
-    status, body = app_request(host, "/api/portfolios/")
-    assert status == 200, body
-    demo = [p for p in json.loads(body) if p["name"] == "Demo portfolio"]
-    assert demo, f"seed_demo did not run: {body}"
     symbol = "A" + uuid.uuid4().hex[:6].upper()
-    status, body = app_request(
-        host,
-        "/api/holdings/",
-        method="POST",
-        data={"portfolio": demo[0]["id"], "symbol": symbol, "quantity": "2", "cost_basis": "10.00"},
-    )
+    status, body = app_api.post_holding(host, symbol, quantity="2", cost_basis="10.00")
     assert status == 201, body
     sql = f"SELECT quantity, cost_basis FROM portfolios_holding WHERE symbol = '{symbol}'"
     assert query(primary, sql, db=APP) == "2.000000|10.00"
@@ -132,7 +111,7 @@ def test_a_row_the_app_writes_is_stored_on_the_primary_and_read_on_the_replica(h
 
 def test_the_primary_sees_the_app_over_tls_with_a_scram_password(host, primary, addresses):
     # gunicorn's workers keep their connection (CONN_MAX_AGE): one request opens one.
-    assert app_request(host, "/health/")[0] == 200
+    assert app_api.request(host, "/health/")[0] == 200
     sessions = query(
         primary,
         "SELECT DISTINCT a.client_addr, s.ssl FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)"

@@ -1,7 +1,6 @@
 """make failover, last (pytest runs this file after the others): the replica becomes the primary,
 and the app on its own host writes to it."""
 
-import json
 import subprocess
 import sys
 import time
@@ -12,9 +11,9 @@ import testinfra
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
+from app_api import post_holding
 from database import query
 from scenario import playbook, words
-from test_app_host import app_request
 
 APP = "portfolio"
 VERSIONS = {"bookworm": 15, "trixie": 17}
@@ -112,15 +111,6 @@ def test_the_app_on_its_own_host_writes_to_the_promoted_replica(host, promoted, 
         "address"
     ]
     assert f'DB_HOST="{address}"' in app.file("/etc/portfolio/env").content_string
-    status, body = app_request(app, "/api/portfolios/")
-    assert status == 200, body
-    demo = [p for p in json.loads(body) if p["name"] == "Demo portfolio"]
-    assert demo, body
-    status, body = app_request(
-        app,
-        "/api/holdings/",
-        method="POST",
-        data={"portfolio": demo[0]["id"], "symbol": "FAILOVR", "quantity": "1", "cost_basis": "1.00"},
-    )
+    status, body = post_holding(app, "FAILOVR", quantity="1", cost_basis="1.00")
     assert status == 201, body
     assert query(host, "SELECT count(*) FROM portfolios_holding WHERE symbol = 'FAILOVR'", db=APP) == "1"
