@@ -17,8 +17,10 @@ from scenario import playbook, words
 
 APP = "portfolio"
 VERSIONS = {"bookworm": 15, "trixie": 17}
-# The app host's own inputs, as converge.yml gave them: make failover runs the django role there again.
-APP_VARS = "@" + str(Path(__file__).resolve().parents[1] / "vars" / "app.yml")
+# The inputs converge.yml gave the hosts (the internal CA's folder among them) and the app host's own:
+# make failover runs the django role on the app host again.
+VARS = Path(__file__).resolve().parents[1] / "vars"
+APP_VARS = ["-e", f"@{VARS / 'hosts.yml'}", "-e", f"@{VARS / 'app.yml'}"]
 
 testinfra_hosts = ["db_replica"]
 
@@ -40,7 +42,7 @@ def test_a_primary_that_does_not_answer_is_not_promoted_over(host, old_primary):
     container = old_primary.backend.get_hostname()
     subprocess.run(["docker", "pause", container], check=True)
     try:
-        refused = playbook("playbooks/failover.yml", "-e", APP_VARS, timeout=300)
+        refused = playbook("playbooks/failover.yml", *APP_VARS, timeout=300)
     finally:
         unpause(container)
     said = words(refused)
@@ -70,7 +72,7 @@ def unpause(container):
 @pytest.fixture(scope="module")
 def promoted(host):
     assert query(host, "SELECT pg_is_in_recovery()") == "t"
-    result = playbook("playbooks/failover.yml", "-e", APP_VARS)
+    result = playbook("playbooks/failover.yml", *APP_VARS)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     return result
 
@@ -92,7 +94,7 @@ def test_the_old_primary_is_fenced(promoted, old_primary):
 
 
 def test_a_second_failover_changes_nothing_and_says_why(host, promoted):
-    again = playbook("playbooks/failover.yml", "-e", APP_VARS)
+    again = playbook("playbooks/failover.yml", *APP_VARS)
     assert again.returncode != 0
     said = words(again)
     assert "is not a standby" in said, said[-2000:]
