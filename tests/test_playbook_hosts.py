@@ -40,11 +40,11 @@ PLAYBOOKS = sorted(
 )
 
 
-def playbook(tmp_path, inventory, playbook, *extra, **env):
+def run_playbook(tmp_path, inventory, name, *extra, **env):
     """ansible-playbook with the project's ansible.cfg against an inventory written to tmp_path."""
     (tmp_path / "hosts.yml").write_text(inventory)
     return subprocess.run(
-        [BIN / "ansible-playbook", "-i", tmp_path / "hosts.yml", ROOT / "playbooks" / playbook, *extra],
+        [BIN / "ansible-playbook", "-i", tmp_path / "hosts.yml", ROOT / "playbooks" / name, *extra],
         capture_output=True,
         text=True,
         check=False,
@@ -60,7 +60,7 @@ def playbook(tmp_path, inventory, playbook, *extra, **env):
 
 def plays(tmp_path, inventory, playbook_name):
     """{play name: hosts} and the run's warnings."""
-    result = playbook(tmp_path, inventory, playbook_name, "--list-hosts")
+    result = run_playbook(tmp_path, inventory, playbook_name, "--list-hosts")
     assert result.returncode == 0, result.stdout + result.stderr
     found = {}
     for block in re.split(r"\n\s*play #\d+ ", result.stdout)[1:]:
@@ -160,7 +160,7 @@ def test_groups_that_make_no_onebox_stop_site_yml_before_any_change(tmp_path, gr
         }
     }
     # The local connection needs no become; Ansible's own strategy (no Mitogen context per host).
-    result = playbook(
+    result = run_playbook(
         tmp_path,
         json.dumps(inventory),
         "site.yml",
