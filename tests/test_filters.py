@@ -106,6 +106,12 @@ def test_the_apps_database_host_is_its_own_where_it_runs_the_primary_else_group_
     assert filters.onebox_db_host(dict(SPLIT, db=["stray", "db1"]), "app1") == "db1"
 
 
+def test_the_remote_app_hosts_are_the_app_hosts_that_run_no_database():
+    assert filters.onebox_remote_app_hosts(SPLIT) == ["app1", "app2"]
+    assert filters.onebox_remote_app_hosts(REPLICATED) == []
+    assert filters.onebox_remote_app_hosts(ALONE) == []
+
+
 def test_an_unknown_part_is_refused_by_name():
     with pytest.raises(ValueError, match="no part 'web'"):
         filters.onebox_hosts(SPLIT, "web")

@@ -16,6 +16,9 @@ onebox_hosts               groups | onebox_hosts(part): the hosts that run one p
                              replica  group db_replica's hosts.
                            The plays' hosts and the roles' "does this host run it" read this one rule.
 onebox_parts               groups | onebox_parts(host): the parts above that host runs.
+onebox_remote_app_hosts    groups | onebox_remote_app_hosts: the app's hosts that run no database of
+                           their own, which reach the primary over the network (and are pointed at a
+                           promoted replica).
 onebox_db_host             groups | onebox_db_host(host): the host of that host's app's database: itself
                            where it runs the primary (one host alone, or each site host without a group
                            app), else group db's first host.
@@ -72,6 +75,11 @@ def onebox_parts(groups, host) -> list[str]:
     return [part for part in PARTS if host in onebox_hosts(groups, part)]
 
 
+def onebox_remote_app_hosts(groups) -> list[str]:
+    databases = onebox_hosts(groups, "db")
+    return [name for name in onebox_hosts(groups, "app") if name not in databases]
+
+
 def onebox_db_host(groups, host) -> str:
     if "db" in onebox_parts(groups, host):
         return host
@@ -85,4 +93,5 @@ class FilterModule:
             "onebox_hosts": onebox_hosts,
             "onebox_parts": onebox_parts,
             "onebox_db_host": onebox_db_host,
+            "onebox_remote_app_hosts": onebox_remote_app_hosts,
         }
