@@ -13,8 +13,9 @@ MOLECULE_JOBS      pairs run side by side (default 2)
 MOLECULE_IMAGE     the image for every pair (default onebox/<distro>:latest)
 
 Pairs start longest first (the matrix's estimates, or the last run's times in
-.cache/molecule-times.json), and two pairs of the same distro never run at once: they would share
-the apt archive cache that .config/molecule/config.yml mounts per distro. Logs: .cache/molecule-logs/.
+.cache/molecule-times.json). Pairs of one distro that run at once get an apt archive cache each
+(MOLECULE_APT_SLOT, which .config/molecule/config.yml adds to the cache's folder): apt locks the
+folder, so two hosts cannot share one. Logs: .cache/molecule-logs/.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Job:
     rc: int | None = None
     seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)
+    apt_slot: int = 0
 
     @property
     def name(self) -> str:
@@ -95,6 +97,7 @@ def run(job: Job, image: str | None) -> None:
         "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         "MOLECULE_DISTRO": job.distro,
         "MOLECULE_IMAGE": image or f"onebox/{job.distro}:latest",
+        "MOLECULE_APT_SLOT": str(job.apt_slot),
         "MOLECULE_EPHEMERAL_DIRECTORY": str(ROOT / ".cache" / "molecule" / job.name),
         "ANSIBLE_FORCE_COLOR": "0",
         "PY_COLORS": "0",
@@ -147,7 +150,7 @@ def main(argv: list[str]) -> int:
     LOGS.mkdir(parents=True, exist_ok=True)
 
     pending = list(jobs)
-    running: dict[str, threading.Thread] = {}
+    running: dict[str, Job] = {}
     lock = threading.Condition()
     started = time.monotonic()
     print(f"molecule: {len(jobs)} runs, {slots} at a time: " + ", ".join(j.name for j in jobs), flush=True)
@@ -167,13 +170,12 @@ def main(argv: list[str]) -> int:
 
     with lock:
         while pending or running:
-            busy = {name.rsplit("-", 1)[1] for name in running}
-            ready = [j for j in pending if j.distro not in busy or image]
-            if ready and len(running) < slots:
-                job = ready[0]
-                pending.remove(job)
+            if pending and len(running) < slots:
+                job = pending.pop(0)
+                taken = {other.apt_slot for other in running.values() if other.distro == job.distro}
+                job.apt_slot = min(set(range(len(taken) + 1)) - taken)
                 thread = threading.Thread(target=worker, args=(job,), daemon=True)
-                running[job.name] = thread
+                running[job.name] = job
                 thread.start()
                 continue
             lock.wait()

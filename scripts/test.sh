@@ -30,6 +30,44 @@ stage() { # name command...
   fi
 }
 
+# Stages that need different things (lint: one core; the app's tests: their own throwaway
+# PostgreSQL and Redis on sockets of their own; the frontend: node) run side by side, each into a
+# log of its own printed when it ends, and each timed as if alone. Stops after them if one failed.
+together() { # name 'command' name 'command' ...
+  local -a names=() pids=()
+  local name dir=$times/logs rc=0 failed=0 start seconds
+  mkdir -p "$dir"
+  start=$(date +%s)
+  while [ $# -gt 0 ]; do
+    name=$1
+    echo "== $name (side by side)" >&2
+    (
+      begin=$(date +%s)
+      status=0
+      bash -c "$2" >"$dir/$1.log" 2>&1 || status=$?
+      echo "$status $(( $(date +%s) - begin ))" >"$dir/$1.status"
+      exit "$status"
+    ) &
+    names+=("$name")
+    pids+=($!)
+    shift 2
+  done
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || true
+    name=${names[$i]}
+    read -r rc seconds <"$dir/$name.status"
+    echo "== $name: output" >&2
+    cat "$dir/$name.log" >&2
+    printf '%-16s %6s  %s\n' "$name" "$seconds" "$([ "$rc" = 0 ] && echo "ok (side by side)" || echo FAILED)" >>"$times/stages.txt"
+    [ "$rc" = 0 ] || failed=$rc
+  done
+  printf '%-16s %6s  %s\n' "  together" "$(( $(date +%s) - start ))" "wall time of the ${#names[@]} above" >>"$times/stages.txt"
+  if [ "$failed" != 0 ]; then
+    summary
+    exit "$failed"
+  fi
+}
+
 summary() {
   echo
   echo "make test${mode/full/}: time per stage (s)"
@@ -43,9 +81,9 @@ summary() {
 
 stage setup scripts/setup.sh
 stage test-deps scripts/test-deps.sh
-stage lint make --no-print-directory lint
-stage test-app scripts/test-app.sh -q
-stage test-frontend bash -c 'cd frontend && npm test --silent && npm run --silent build'
+together lint 'make --no-print-directory lint' \
+  test-app 'scripts/test-app.sh -q' \
+  test-frontend 'cd frontend && npm test --silent && npm run --silent build'
 stage test-project .venv/bin/pytest -q -n 2 --dist loadfile tests
 stage engine scripts/docker-engine.sh
 if [ "$mode" = full ]; then

@@ -92,12 +92,16 @@ def psql(host, sql: str) -> str:
 
 
 @contextmanager
-def load_window(site, name, paths=("/health/", "/api/portfolios/", "/"), concurrency=4, rate=100, tmp=None):
+def load_window(site, name, paths=("/health/", "/api/portfolios/", "/"), concurrency=4, rate=25, tmp=None):
     """Clients keep requesting the site (each request on a new TLS connection, `rate` a second in
     all) for as long as the block runs; the result dict is filled when the block ends. Bounded: it
     stops by itself after ten minutes whatever happens. The rate is fixed because the load runs on
     the same two cores as the host it measures: unthrottled, its TLS handshakes starve the workers
-    that boot during a switch, and the window measures the load generator instead of the site."""
+    that boot during a switch, and the window measures the load generator instead of the site.
+    25 a second is one request every 40 ms: a switch that drops connections for even a tenth of a
+    second meets a few of them. At 100 a second the windows (handshakes, the client, nginx and the
+    app's workers) took about a third of CI's two cores while they ran, for no more proof; the
+    latency figures under load are make bench's (bench/), not these tests'."""
     tmp = Path(tmp or "/tmp")
     stop, ready = tmp / f"{name}.stop", tmp / f"{name}.ready"
     for f in (stop, ready):
